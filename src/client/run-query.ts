@@ -1,0 +1,112 @@
+import {
+  ConfigurationError,
+  DatabaseError,
+  DatabaseTimeoutError,
+  DeadlineExceededError,
+  isSupaguardError,
+} from '../errors.js';
+import { abortError, resolveBudget } from '../resilience/deadline.js';
+
+/** The shape of a PostgREST error as supabase-js returns it. */
+export interface PostgrestErrorLike {
+  message: string;
+  code?: string;
+  details?: string | null;
+  hint?: string | null;
+}
+
+/** Anything `runQuery` can run: a supabase-js / postgrest-js query builder. */
+export interface QueryBuilderLike<T = unknown> extends PromiseLike<{ data: T; error: PostgrestErrorLike | null; status?: number }> {
+  abortSignal(signal: AbortSignal): unknown;
+}
+
+/** Options for {@link runQuery}. */
+export interface RunQueryOptions {
+  /** Own timeout in ms; the ambient deadline shortens it. @default 5000 */
+  timeoutMs?: number | undefined;
+  /** Aborts the HTTP request when it aborts. */
+  signal?: AbortSignal | undefined;
+  /** Name carried by errors and metrics, e.g. `projects.byId`. @default "query" */
+  operation?: string | undefined;
+}
+
+/** Default own timeout of {@link runQuery}. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+
+type DataOf<B> = B extends PromiseLike<{ data: infer D }> ? D : never;
+
+/**
+ * Runs a supabase-js query builder with a timeout that really aborts the HTTP
+ * request (through the builder's `abortSignal`), inside the ambient deadline.
+ * Resolves to the response's `data`.
+ *
+ * @param build - A query builder, or a function receiving the abort signal and returning one.
+ * @throws {@link DatabaseTimeoutError} when `timeoutMs` passes (the request is aborted).
+ * @throws {@link DeadlineExceededError} when the ambient deadline is the limit that passed, or is already spent.
+ * @throws {@link AbortedError} when `options.signal` aborts.
+ * @throws {@link DatabaseError} for a PostgREST `{ error }` (with its `dbCode`, `details`, `hint`) or a failed request.
+ * @example
+ * ```ts
+ * const project = await runQuery(supabase.from('projects').select('*').eq('id', id).single(), {
+ *   timeoutMs: 200,
+ *   operation: 'projects.byId',
+ * });
+ * ```
+ */
+export async function runQuery<B extends QueryBuilderLike<any>>(
+  build: B | ((signal: AbortSignal) => B),
+  options: RunQueryOptions = {},
+): Promise<DataOf<B>> {
+  const operation = options.operation ?? 'query';
+  const ownMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (typeof ownMs !== 'number' || !(ownMs > 0)) throw new ConfigurationError('timeoutMs', 'must be a positive number');
+  const callerSignal = options.signal;
+  if (callerSignal?.aborted) throw abortError(callerSignal, operation);
+  const budget = resolveBudget(ownMs, operation);
+
+  const started = performance.now();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const timer = setTimeout(() => {
+    const elapsedMs = Math.round(performance.now() - started);
+    controller.abort(
+      budget.deadlineBound
+        ? new DeadlineExceededError(operation, 0)
+        : new DatabaseTimeoutError({ operation, elapsedMs, timeoutMs: Math.round(budget.ms) }),
+    );
+  }, budget.ms);
+  timer.unref();
+  const onUpstreamAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
+  callerSignal?.addEventListener('abort', onUpstreamAbort, { once: true });
+  budget.signal?.addEventListener('abort', onUpstreamAbort, { once: true });
+
+  let rejectOnAbort: ((err: Error) => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    rejectOnAbort = reject;
+  });
+  const onAbort = (): void => rejectOnAbort?.(abortError(signal, operation));
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    const builder = typeof build === 'function' ? build(signal) : build;
+    builder.abortSignal(signal);
+    const pending = Promise.resolve(builder);
+    pending.catch(() => undefined);
+    const response = await Promise.race([pending, aborted]);
+    if (signal.aborted) throw abortError(signal, operation);
+    if (response.error) {
+      const e = response.error;
+      throw new DatabaseError(e.message, { operation, dbCode: e.code || undefined, details: e.details, hint: e.hint, httpStatus: response.status });
+    }
+    return response.data as DataOf<B>;
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal, operation);
+    if (isSupaguardError(err)) throw err;
+    throw new DatabaseError(err instanceof Error ? err.message : 'query failed', { operation }, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    callerSignal?.removeEventListener('abort', onUpstreamAbort);
+    budget.signal?.removeEventListener('abort', onUpstreamAbort);
+  }
+}

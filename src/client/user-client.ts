@@ -1,0 +1,85 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { TokenMalformedError, TokenMissingError } from '../errors.js';
+import type { SupabaseConfig } from './config.js';
+import { sharedFetch } from './http-pool.js';
+import { getSupabaseClient } from './registry.js';
+
+/**
+ * A query-only client that runs PostgREST requests as one user (RLS applies):
+ * `from`, `rpc` and `schema`, exactly as on a `SupabaseClient`.
+ */
+export type UserClient<Database = any> = Pick<SupabaseClient<Database>, 'from' | 'rpc' | 'schema'>;
+
+type PostgrestCtor = new (
+  url: string,
+  options: { headers: Record<string, string>; schema?: string; fetch: typeof fetch; timeout?: number; retry?: boolean },
+) => UserClient;
+
+interface UserClientTemplate {
+  Ctor: PostgrestCtor;
+  url: string;
+  headers: Record<string, string>;
+  schema: string | undefined;
+  fetch: typeof fetch;
+  timeout: number | undefined;
+}
+
+// One template per registered client, computed once: the per-call work is one
+// header object and one constructor. Keyed by the client, so resetting the
+// registry drops the templates too.
+const templates = new WeakMap<object, UserClientTemplate>();
+
+function template(config: SupabaseConfig<string>): UserClientTemplate {
+  const client = getSupabaseClient(config);
+  let found = templates.get(client);
+  if (found === undefined) {
+    const base = client as unknown as { rest: { constructor: PostgrestCtor; url: string } };
+    const options = config.options ?? {};
+    found = {
+      // The PostgREST client class supabase-js itself uses; no second copy of postgrest-js is needed.
+      Ctor: base.rest.constructor,
+      url: base.rest.url,
+      headers: { ...(options.global?.headers ?? {}), apikey: config.key },
+      schema: options.db?.schema,
+      fetch: options.global?.fetch ?? sharedFetch(),
+      timeout: options.db?.timeout,
+    };
+    templates.set(client, found);
+  }
+  return found;
+}
+
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+/**
+ * A cheap per-user query client: PostgREST requests carry the user's access
+ * token, so row-level security applies, but no auth client, timer or listener is
+ * created per call and every request uses the shared keep-alive pool. Automatic
+ * GET retries of postgrest-js are off (they sleep up to 7 s); use `runQuery`
+ * with a deadline and supaguard's `retry` where a retry is wanted.
+ *
+ * The token is not verified here — verify it first with `createAccessTokenVerifier`.
+ *
+ * @param config - The project's URL and publishable (anon) key.
+ * @param accessToken - The user's access token (JWT).
+ * @throws {@link TokenMissingError} when the token is empty.
+ * @throws {@link TokenMalformedError} when it contains characters a header cannot carry.
+ * @throws {@link ConfigurationError} when the config is invalid.
+ * @example
+ * ```ts
+ * const db = getUserClient({ url, key: publishableKey }, claimsToken);
+ * const { data } = await runQuery(db.from('projects').select('*').eq('id', id), { timeoutMs: 200 });
+ * ```
+ */
+export function getUserClient<Database = any>(config: SupabaseConfig<string>, accessToken: string): UserClient<Database> {
+  if (typeof accessToken !== 'string' || accessToken.length === 0) throw new TokenMissingError();
+  if (!HEADER_SAFE.test(accessToken)) throw new TokenMalformedError('The access token contains characters not allowed in a header');
+  const t = template(config);
+  return new t.Ctor(t.url, {
+    headers: { ...t.headers, Authorization: `Bearer ${accessToken}` },
+    schema: t.schema,
+    fetch: t.fetch,
+    timeout: t.timeout,
+    retry: false,
+  }) as UserClient<Database>;
+}

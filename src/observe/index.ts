@@ -1,0 +1,2 @@
+// Filled in by the observe module; re-exported from the core entry.
+export {};
