@@ -1,3 +1,4 @@
 // Observability (issue 8): diagnostics channels, injected logger, performance monitor.
 export * from './channels.js';
 export * from './logger.js';
+export * from './performance-monitor.js';
