@@ -1,2 +1,9 @@
-// Filled in by the auth module; re-exported from the core entry.
-export {};
+export {
+  createAccessTokenVerifier,
+  AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+  type AccessTokenAlgorithm,
+  type VerifyOptions,
+} from './access-token-verifier.js';
+export type { AccessTokenClaims } from './token-claims.js';
+export type { JsonWebKeySet } from './jwks-key-store.js';
