@@ -7,3 +7,10 @@ export {
 } from './access-token-verifier.js';
 export type { AccessTokenClaims } from './token-claims.js';
 export type { JsonWebKeySet } from './jwks-key-store.js';
+export {
+  createServiceKeyCache,
+  ServiceKeyCache,
+  type ServiceKeyCacheOptions,
+  type ServiceKeyValidation,
+  type ServiceKeyFailureReason,
+} from './service-key-cache.js';
