@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 
 export interface TestKey {
@@ -81,7 +81,7 @@ export interface JwksServer {
 }
 
 export async function startJwksServer(keys: JWK[]): Promise<JwksServer> {
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const state: JwksServer = {
     url: '',
     issuer: '',
