@@ -11,6 +11,7 @@ import {
 import { parseCompactJws } from './compact-jws.js';
 import { fingerprint } from './fingerprint.js';
 import { JwksKeyStore, type JsonWebKeySet, type JwksAlgorithm, type StoredKey } from './jwks-key-store.js';
+import { SessionRevalidator, type RevalidateOptions } from './session-revalidator.js';
 import { normaliseSupabaseUrl } from './supabase-url.js';
 import { checkClaims, type AccessTokenClaims, type ClaimRules } from './token-claims.js';
 
@@ -49,6 +50,12 @@ export interface AccessTokenVerifierOptions {
   jwksMaxAgeMs?: number;
   /** Clock in ms since the epoch (for tests). @default Date.now */
   now?: () => number;
+  /**
+   * Also confirm each session with the auth server (`auth.getUser`) at most once
+   * per `session_id` per `everyMs`, so a revoked session stops working within
+   * `everyMs` instead of at `exp`. Fails closed by default. See {@link RevalidateOptions}.
+   */
+  revalidate?: RevalidateOptions;
 }
 
 /** Per-call options of {@link AccessTokenVerifier.verify}. */
@@ -88,6 +95,7 @@ export class AccessTokenVerifier {
   private readonly now: () => number;
   private readonly cacheTtlMs: number;
   private readonly maxTokenLength: number;
+  private readonly revalidator: SessionRevalidator | undefined;
 
   constructor(options: AccessTokenVerifierOptions) {
     const o = options ?? {};
@@ -136,6 +144,19 @@ export class AccessTokenVerifier {
     if (this.allowed.size === 0) throw new ConfigurationError('algorithms', 'leaves no algorithm the key sources can verify');
     const max = positive(o.cacheMaxEntries, 10_000, 'cacheMaxEntries', 10_000_000);
     this.cache = this.cacheTtlMs > 0 && max > 0 ? new LRUCache<string, CachedToken>({ max }) : undefined;
+    this.revalidator = o.revalidate === undefined ? undefined : new SessionRevalidator(o.revalidate, this.now);
+  }
+
+  /**
+   * Releases what the verifier holds beyond memory (the revalidation circuit breaker).
+   *
+   * @example
+   * ```ts
+   * app.addHook('onClose', async () => verifier.dispose());
+   * ```
+   */
+  dispose(): void {
+    this.revalidator?.dispose();
   }
 
   /** HTTP requests made to the JWKS endpoint so far (metrics, tests). */
@@ -163,16 +184,21 @@ export class AccessTokenVerifier {
     }
     const id = fingerprint(token);
     const cached = this.cache?.get(id);
+    let verified: Promise<AccessTokenClaims> | undefined;
     if (cached !== undefined) {
-      if (this.now() < cached.expiresAt && this.keyStillPublished(cached.keyId)) return Promise.resolve(cached.claims);
-      this.cache?.delete(id);
+      if (this.now() < cached.expiresAt && this.keyStillPublished(cached.keyId)) verified = Promise.resolve(cached.claims);
+      else this.cache?.delete(id);
     }
-    let pending = this.inflight.get(id);
-    if (pending === undefined) {
-      pending = this.verifyUncached(token, id, options?.signal).finally(() => this.inflight.delete(id));
-      this.inflight.set(id, pending);
+    if (verified === undefined) {
+      verified = this.inflight.get(id);
+      if (verified === undefined) {
+        verified = this.verifyUncached(token, id, options?.signal).finally(() => this.inflight.delete(id));
+        this.inflight.set(id, verified);
+      }
     }
-    return pending;
+    const revalidator = this.revalidator;
+    if (revalidator === undefined) return verified;
+    return verified.then((claims) => revalidator.confirm(token, claims, options?.signal).then(() => claims));
   }
 
   private keyStillPublished(keyId: string): boolean {

@@ -14,3 +14,4 @@ export {
   type ServiceKeyValidation,
   type ServiceKeyFailureReason,
 } from './service-key-cache.js';
+export type { RevalidateOptions, SessionRevalidationClient } from './session-revalidator.js';

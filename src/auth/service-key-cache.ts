@@ -133,13 +133,13 @@ export class ServiceKeyCache {
    */
   validate(key: unknown): Promise<ServiceKeyValidation> {
     if (typeof key !== 'string' || key === '') return Promise.resolve({ valid: false, reason: 'missing', keyPrefix: '' });
-    const digest = hash('sha256', key, 'buffer');
-    const id = digest.toString('base64');
+    // The hot path needs only the fingerprint string; the digest bytes are rebuilt from it on a miss.
+    const id = hash('sha256', key, 'base64');
     const cached = this.cache.get(id);
     if (cached !== undefined && this.now() < cached.expiresAt) return Promise.resolve(cached.result);
     let pending = this.inflight.get(id);
     if (pending === undefined) {
-      pending = this.compute(key, digest)
+      pending = this.compute(key, Buffer.from(id, 'base64'))
         .catch((): Outcome => ({ result: { valid: false, reason: 'malformed', keyPrefix: secretPrefix(key) } }))
         .then(({ result, notAfter }) => {
           const ttl = result.valid ? this.ttlMs : this.negativeTtlMs;
