@@ -176,6 +176,8 @@ export class JwksKeyStore {
     const { url, timeoutMs, now } = this.options;
     this.lastAttemptAt = now();
     this.fetchCount++;
+    // The fetch is shared by every waiting request, so it has its own limit rather than
+    // the first caller's deadline; each waiter is bounded by its own budget in waitForRefresh.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     timer.unref();

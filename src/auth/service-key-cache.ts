@@ -72,6 +72,8 @@ export interface ServiceKeyCacheOptions {
   now?: () => number;
 }
 
+const MAX_KEY_LENGTH = 4096;
+
 interface CachedResult {
   readonly result: ServiceKeyValidation;
   readonly expiresAt: number;
@@ -133,6 +135,8 @@ export class ServiceKeyCache {
    */
   validate(key: unknown): Promise<ServiceKeyValidation> {
     if (typeof key !== 'string' || key === '') return Promise.resolve({ valid: false, reason: 'missing', keyPrefix: '' });
+    // Refused before hashing, so a flood of huge values costs nothing and fills no cache.
+    if (key.length > MAX_KEY_LENGTH) return Promise.resolve({ valid: false, reason: 'malformed', keyPrefix: secretPrefix(key) });
     // The hot path needs only the fingerprint string; the digest bytes are rebuilt from it on a miss.
     const id = hash('sha256', key, 'base64');
     const cached = this.cache.get(id);
@@ -164,7 +168,7 @@ export class ServiceKeyCache {
     }
     let parsed;
     try {
-      parsed = parseCompactJws(key, { maxLength: 4096 });
+      parsed = parseCompactJws(key, { maxLength: MAX_KEY_LENGTH });
     } catch {
       return fail('malformed');
     }

@@ -41,6 +41,7 @@ describe('createServiceKeyCache: opaque keys', () => {
     expect(await keys.validate(undefined)).toMatchObject({ valid: false, reason: 'missing' });
     expect(await keys.validate({ toString: () => SECRET_A })).toMatchObject({ valid: false, reason: 'missing' });
     expect(await keys.validate('garbage')).toMatchObject({ valid: false, reason: 'malformed' });
+    expect(await keys.validate(`sb_secret_${'A'.repeat(100_000)}`)).toEqual({ valid: false, reason: 'malformed', keyPrefix: 'sb_sec' });
     expect(await createServiceKeyCache().validate(SECRET_A)).toMatchObject({ valid: false, reason: 'unknown-secret-key' });
   });
 
