@@ -32,11 +32,12 @@ export async function boundedCall<T>(fn: (signal: AbortSignal) => Promise<T>, ow
     };
     if (Number.isFinite(budget.ms)) {
       timer = setTimeout(() => {
-        fail(
-          budget.deadlineBound
-            ? new DeadlineExceededError(operation, 0)
-            : new TimeoutError({ operation, elapsedMs: Math.round(performance.now() - started), timeoutMs: budget.ms }),
-        );
+        const err = budget.deadlineBound
+          ? new DeadlineExceededError(operation, 0)
+          : new TimeoutError({ operation, elapsedMs: Math.round(performance.now() - started), timeoutMs: budget.ms });
+        // Timers run before I/O in each loop turn: give a reply already sitting in the socket one poll phase to win,
+        // so a busy event loop does not turn answered calls into timeouts.
+        setImmediate(() => fail(err));
       }, budget.ms);
       timer.unref();
     }
