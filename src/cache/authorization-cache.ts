@@ -1,7 +1,6 @@
 import { ConfigurationError, InvalidIdentifierError, LoaderError } from '../errors.js';
 import type { CacheEventMap, CacheEventName, CacheStats } from './cache-events.js';
 import { decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
-import type { FailureBreakerOptions } from './failure-breaker.js';
 import {
   assertAction,
   assertIdentifier,
@@ -12,7 +11,7 @@ import {
   userScope,
   type IdentifierValidator,
 } from './keys.js';
-import { createLayeredCache, type LayeredCache, type LoaderResult, type ReadItem } from './layered-cache.js';
+import { createLayeredCache, type LayeredCache, type LoaderBreakerOptions, type LoaderResult, type ReadItem } from './layered-cache.js';
 import type { CacheLayer, InvalidationBus } from './types.js';
 import type { VersionClock } from './version.js';
 
@@ -55,8 +54,8 @@ export interface AuthorizationCacheOptions {
   jitter?: number;
   /** The loader's own time limit (the request deadline may shorten it). @default 5000 */
   loaderTimeoutMs?: number;
-  /** Breaker around the loader. @default { failureThreshold: 5, resetMs: 5000 } */
-  loaderBreaker?: FailureBreakerOptions;
+  /** Breaker around the loader (`createCircuitBreaker` settings). @default { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 5000 } */
+  loaderBreaker?: LoaderBreakerOptions;
   /** Version source (a database-backed one makes tokens exact). */
   clock?: VersionClock;
 }

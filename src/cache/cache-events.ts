@@ -5,7 +5,7 @@
  * @module
  */
 import type { LatencySummary } from './latency-recorder.js';
-import type { BreakerState } from './failure-breaker.js';
+import type { CircuitState } from '../resilience/circuit-breaker.js';
 
 /** Payloads of every cache event. */
 export interface CacheEventMap {
@@ -41,7 +41,7 @@ export interface LayerStatsSnapshot extends LatencySummary {
   readonly errors: number;
   /** hits / (hits + misses), 0 before any read. */
   readonly hitRatio: number;
-  readonly breaker?: BreakerState;
+  readonly breaker?: CircuitState;
 }
 
 /** What `stats()` returns. */
@@ -53,7 +53,7 @@ export interface CacheStats {
   readonly misses: number;
   /** hits / (hits + misses). */
   readonly hitRatio: number;
-  readonly loader: LatencySummary & { readonly calls: number; readonly keys: number; readonly errors: number; readonly breaker: BreakerState };
+  readonly loader: LatencySummary & { readonly calls: number; readonly keys: number; readonly errors: number; readonly breaker: CircuitState };
   /** Stale values served within grace. */
   readonly staleServed: number;
   /** Background refresh-ahead loads started. */

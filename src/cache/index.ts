@@ -4,6 +4,7 @@ export {
   type LayeredCache,
   type LayeredCacheOptions,
   type LoaderResult,
+  type LoaderBreakerOptions,
   type ReadItem,
   type ReadOptions,
   type InvalidateTarget,
@@ -21,8 +22,7 @@ export {
   type WarmSource,
 } from './authorization-cache.js';
 export type { CacheEventMap, CacheEventName, CacheStats, LayerStatsSnapshot } from './cache-events.js';
-export type { LatencySummary } from './latency-recorder.js';
-export type { BreakerState, FailureBreakerOptions } from './failure-breaker.js';
+export type { FailureBreakerOptions } from './failure-breaker.js';
 export { encodeConsistencyToken, decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
 export { compareVersions, isVersion, createVersionClock, type VersionClock } from './version.js';
 export {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, isAbortedError, LoaderError, CircuitOpenError, isSupaguardError } from '../errors.js';
-import { awaitUnlessAborted, boundedCall } from './bounded-call.js';
+import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
+import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { awaitUnlessAborted } from './bounded-call.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
-import { FailureBreaker, type FailureBreakerOptions } from './failure-breaker.js';
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { LayerReader, type ReadItem } from './layer-reader.js';
@@ -36,8 +36,8 @@ export interface LayeredCacheOptions<V, R> {
   jitter?: number;
   /** The loader's own time limit; the ambient deadline may shorten it. @default 5000 */
   loaderTimeoutMs?: number;
-  /** Breaker around the loader. @default { failureThreshold: 5, resetMs: 5000 } */
-  loaderBreaker?: FailureBreakerOptions;
+  /** Breaker around the loader (`createCircuitBreaker`). @default { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 5000 } */
+  loaderBreaker?: LoaderBreakerOptions;
   /** Cross-instance invalidation. */
   bus?: InvalidationBus;
   /** Version source. @default createVersionClock() */
@@ -45,6 +45,9 @@ export interface LayeredCacheOptions<V, R> {
   /** Name used in errors and breaker names. @default 'cache' */
   name?: string;
 }
+
+/** Breaker settings for the loader; its name and timeout come from the cache. */
+export type LoaderBreakerOptions = Omit<CircuitBreakerOptions<[], unknown>, 'name' | 'timeoutMs' | 'fallback'>;
 
 /** Per-read options. */
 export interface ReadOptions {
@@ -123,7 +126,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private readonly clock: VersionClock;
   private readonly stamps: StampRegistry;
   private readonly reader: LayerReader<V>;
-  private readonly loaderBreaker: FailureBreaker;
+  private readonly loaderBreaker: CircuitBreaker<[], unknown>;
   private readonly loaderLatency = new LatencyRecorder();
   private readonly ttlMs: number;
   private readonly graceMs: number;
@@ -147,7 +150,15 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
     this.name = options.name ?? 'cache';
     this.clock = options.clock ?? createVersionClock();
-    this.loaderBreaker = new FailureBreaker(options.loaderBreaker ?? { failureThreshold: 5, resetMs: 5_000 });
+    // The loader breaker is the resilience module's, so it shows up in listCircuitBreakers() for metrics.
+    this.loaderBreaker = createCircuitBreaker(() => undefined, {
+      volumeThreshold: 5,
+      errorThresholdPercentage: 50,
+      resetTimeoutMs: 5_000,
+      ...options.loaderBreaker,
+      name: `${options.name ?? 'cache'}.loader`,
+      timeoutMs: this.loaderTimeoutMs,
+    });
     // Stamps must outlive every entry written before them (loads may start a loader-timeout before they write).
     this.stampTtlMs = Math.ceil(this.ttlMs * (1 + this.jitter) + this.graceMs + this.loaderTimeoutMs + 60_000);
     this.stamps = new StampRegistry(this.stampTtlMs);
@@ -278,6 +289,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.flights.forgetAll();
+    this.loaderBreaker.dispose();
     await Promise.all(this.layers.map((layer) => layer.close?.()));
   }
 
@@ -317,7 +329,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   /** Runs the loader for `batch` under the deadline and the breaker, then writes every layer. */
   private async load(batch: ReadonlyArray<ReadItem<R>>, version: string): Promise<Array<CacheEntry<V>>> {
     const createdAt = Date.now();
-    if (!this.loaderBreaker.tryAcquire()) throw new CircuitOpenError(`${this.name}.loader`, this.loaderBreaker.retryAfterMs());
     this.counters.loaderCalls++;
     this.counters.loaderKeys += batch.length;
     const started = performance.now();
@@ -325,7 +336,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     let entryVersion = version;
     try {
       const requests = batch.map((item) => item.request);
-      const result = await boundedCall((signal) => this.options.loader(requests, { signal }), this.loaderTimeoutMs, `${this.name}.loader`);
+      // The breaker bounds the call by min(loaderTimeoutMs, remaining deadline) and aborts its signal.
+      const result = await this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal }));
       values = Array.isArray(result) ? result : (result as { values: readonly V[] }).values;
       const loadedVersion = Array.isArray(result) ? undefined : (result as { version?: string }).version;
       if (!Array.isArray(values) || values.length !== batch.length) {
@@ -335,10 +347,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
         this.clock.observe(loadedVersion);
         entryVersion = loadedVersion;
       }
-      this.loaderBreaker.success();
     } catch (err) {
       this.counters.loaderErrors++;
-      if (!isAbortedError(err)) this.loaderBreaker.failure();
       this.events.emit('error', { error: err, phase: 'loader' });
       throw err;
     } finally {

@@ -25,6 +25,40 @@ export interface RedisLayerOptions {
 type Client = Redis | Cluster;
 const SCAN_COUNT = 500;
 
+interface ClientWatch {
+  readonly layers: Set<RedisLayer<unknown>>;
+  readonly onError: (err: unknown) => void;
+  readonly onReady: () => void;
+}
+
+// One 'error' and one 'ready' listener per client, however many layers share it (no MaxListeners warnings).
+const watches = new WeakMap<Client, ClientWatch>();
+
+function watchClient(client: Client, layer: RedisLayer<unknown>): void {
+  let watch = watches.get(client);
+  if (!watch) {
+    const layers = new Set<RedisLayer<unknown>>();
+    watch = {
+      layers,
+      // Handled here so ioredis never prints "Unhandled error event"; the breaker reacts to failed commands.
+      onError: (err) => layers.forEach((l) => (l.lastError = err)),
+      onReady: () => layers.forEach((l) => l.allowProbe()),
+    };
+    watches.set(client, watch);
+    client.on('error', watch.onError);
+    client.on('ready', watch.onReady);
+  }
+  watch.layers.add(layer);
+}
+
+function unwatchClient(client: Client, layer: RedisLayer<unknown>): void {
+  const watch = watches.get(client);
+  if (!watch || !watch.layers.delete(layer) || watch.layers.size > 0) return;
+  client.off('error', watch.onError);
+  client.off('ready', watch.onReady);
+  watches.delete(client);
+}
+
 /**
  * L2 on Redis (single node or Cluster). Every command is bounded by
  * `min(timeoutMs, remaining deadline)` and runs only while the connection is
@@ -46,11 +80,6 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly timeoutMs: number;
   private readonly breaker: FailureBreaker;
   private readonly cluster: boolean;
-  private readonly onClientError = (err: unknown): void => {
-    // Handled here so ioredis never prints "Unhandled error event"; the breaker reacts to failed commands.
-    this.lastError = err;
-  };
-  private readonly onClientReady = (): void => this.breaker.allowProbe();
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
 
@@ -66,8 +95,12 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'redis';
     this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
     this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
-    this.client.on('error', this.onClientError);
-    this.client.on('ready', this.onClientReady);
+    watchClient(this.client, this as RedisLayer<unknown>);
+  }
+
+  /** @internal The client reported `ready`: let the next call probe at once. */
+  allowProbe(): void {
+    this.breaker.allowProbe();
   }
 
   async get(key: string): Promise<CacheEntry<V> | undefined> {
@@ -119,8 +152,7 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   }
 
   close(): void {
-    this.client.off('error', this.onClientError);
-    this.client.off('ready', this.onClientReady);
+    unwatchClient(this.client, this as RedisLayer<unknown>);
   }
 
   /** Runs one bounded command through the breaker; never queues while disconnected. */

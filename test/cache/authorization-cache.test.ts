@@ -190,7 +190,7 @@ describe('createAuthorizationCache: loader failures, grace, deadline, refresh-ah
   });
 
   it('a breaker opens after repeated loader failures and skips the loader while open', async () => {
-    const { cache, state } = setup({ loaderBreaker: { failureThreshold: 3, resetMs: 60_000 } });
+    const { cache, state } = setup({ loaderBreaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 } });
     state.fail = new Error('db down');
     for (let i = 0; i < 3; i++) await expect(cache.check(req())).rejects.toMatchObject({ code: 'E_LOADER' });
     const calls = state.calls;
