@@ -1,2 +1,4 @@
-// Filled in by the observe module; re-exported from the core entry.
-export {};
+// Observability (issue 8): diagnostics channels, injected logger, performance monitor.
+export * from './channels.js';
+export * from './logger.js';
+export * from './performance-monitor.js';
