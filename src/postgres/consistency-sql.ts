@@ -45,8 +45,9 @@ $supaguard$;
 -- decision query: the version of that snapshot. Every write whose version is
 -- <= the result is visible in it; every write that is not has a larger version.
 -- While a writer that is not visible in the snapshot holds the clock row, only
--- the last committed version is certain; otherwise the statement's start time
--- (minus 1 µs) is, because any later writer reads the clock after it.
+-- the last committed version is certain; otherwise the transaction's start time
+-- (minus 1 µs) is: it precedes the snapshot, and any writer that takes the row
+-- later reads the clock after it.
 CREATE OR REPLACE FUNCTION __SCHEMA__.read_version() RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -54,7 +55,7 @@ AS $supaguard$
   SELECT CASE
     WHEN c.xmax::text <> '0' AND NOT pg_visible_in_snapshot(__SCHEMA__.widen_xid(c.xmax, s.snap), s.snap)
       THEN c.version
-    ELSE greatest(c.version, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint - 1)
+    ELSE greatest(c.version, (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint - 1)
   END
   FROM __SCHEMA__.consistency_clock AS c, (SELECT pg_current_snapshot() AS snap) AS s
   WHERE c.id;
