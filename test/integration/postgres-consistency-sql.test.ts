@@ -68,6 +68,8 @@ describe.skipIf(!available)('consistency versions in SQL (real Postgres)', () =>
         token = BigInt((rows[0] as { v: string }).v);
         if (round % 2 === 1) await writer.query(`INSERT INTO ${marks} VALUES ($1)`, [id]);
         await new Promise((r) => setTimeout(r, 5 + (round % 4) * 5));
+        // At least one read certainly runs while the writer holds the clock row.
+        readings.push(await read(id));
         await writer.query('COMMIT');
       } finally {
         writer.release();
