@@ -9,6 +9,8 @@ export const entries: Record<string, string> = {
   index: 'src/index.ts',
   supabase: 'src/supabase.ts',
   postgres: 'src/postgres.ts',
+  redis: 'src/redis.ts',
+  testing: 'src/testing.ts',
 };
 
 export default defineConfig({
