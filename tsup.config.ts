@@ -8,6 +8,7 @@ import { defineConfig } from 'tsup';
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   supabase: 'src/supabase.ts',
+  postgres: 'src/postgres.ts',
   redis: 'src/redis.ts',
   testing: 'src/testing.ts',
 };
