@@ -8,6 +8,7 @@ import { defineConfig } from 'tsup';
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   supabase: 'src/supabase.ts',
+  postgres: 'src/postgres.ts',
 };
 
 export default defineConfig({
