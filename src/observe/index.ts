@@ -1,4 +1,8 @@
-// Filled in by the observe module; re-exported from the core entry.
+// Observability (issue 8): diagnostics channels, injected logger, performance monitor.
+export * from './channels.js';
+export * from './logger.js';
+export * from './performance-monitor.js';
+// Async audit log (issue 7).
 export {
   createAuditLog,
   AuditLog,
