@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ConfigurationError, RateLimitedError } from '../errors.js';
+import { channels, publish, traceCall, tracing } from '../observe/channels.js';
 import { resolveBudget } from '../resilience/deadline.js';
 
 /**
@@ -22,6 +23,8 @@ export interface RateLimiterOptions {
   durationMs: number;
   /** Shared counter store. Without it only the in-memory limiter is used (per process). */
   redis?: RateLimitRedisClient | undefined;
+  /** Name in diagnostics events (`supaguard:rate-limit:*`); never the client key. @default the prefix */
+  name?: string | undefined;
   /** Redis key prefix. @default "supaguard:rl:" */
   prefix?: string | undefined;
   /** Longest wait for Redis per request (further bounded by the request deadline). @default 50 */
@@ -84,6 +87,8 @@ function positive(field: string, value: unknown, fallback?: number): number {
 export class RateLimiter {
   readonly points: number;
   readonly durationMs: number;
+  /** Name used in diagnostics events. */
+  readonly name: string;
   readonly #redis: RateLimitRedisClient | undefined;
   readonly #prefix: string;
   readonly #redisTimeoutMs: number;
@@ -98,6 +103,7 @@ export class RateLimiter {
     this.durationMs = Math.ceil(positive('durationMs', options?.durationMs));
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'supaguard:rl:';
+    this.name = options.name ?? this.#prefix;
     this.#redisTimeoutMs = positive('redisTimeoutMs', options.redisTimeoutMs, 50);
     this.#redisRetryAfterMs = positive('redisRetryAfterMs', options.redisRetryAfterMs, 1_000);
     this.#open = options.whenRedisUnavailable === 'open';
@@ -137,10 +143,12 @@ export class RateLimiter {
     let timer: NodeJS.Timeout | undefined;
     try {
       const { ms } = resolveBudget(this.#redisTimeoutMs, 'rateLimit.redis');
-      const call = redis.evalsha(SHA, 1, key, this.durationMs).catch((err: unknown) => {
-        if (String((err as Error)?.message).startsWith('NOSCRIPT')) return redis.eval(SCRIPT, 1, key, this.durationMs);
-        throw err;
-      });
+      const call = traceCall(tracing.redis, { operation: 'evalsha' }, () =>
+        redis.evalsha(SHA, 1, key, this.durationMs).catch((err: unknown) => {
+          if (String((err as Error)?.message).startsWith('NOSCRIPT')) return redis.eval(SCRIPT, 1, key, this.durationMs);
+          throw err;
+        }),
+      );
       call.catch(() => undefined);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('redis timeout')), ms);
@@ -169,12 +177,16 @@ export class RateLimiter {
     }
     entry.count++;
     this.#stats.memoryDecisions++;
+    if (this.#redis !== undefined) publish(channels.rateLimitInsurance, { limiter: this.name });
     return this.#result(entry.count, entry.resetAt - now, 'memory');
   }
 
   #result(count: number, resetMs: number, source: 'redis' | 'memory'): RateLimitResult {
     const allowed = count <= this.points;
-    if (!allowed) this.#stats.denied++;
+    if (!allowed) {
+      this.#stats.denied++;
+      publish(channels.rateLimitRejected, { limiter: this.name });
+    }
     return { allowed, limit: this.points, remaining: Math.max(0, this.points - count), resetMs: Math.max(0, Math.ceil(resetMs)), source };
   }
 }

@@ -1,6 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { ConfigurationError, TimeoutError, isSupaguardError } from '../errors.js';
 import { resolveBudget } from '../resilience/deadline.js';
+import { channels, publish } from './channels.js';
 
 /**
  * One audit record. Only `action` is required; `at` defaults to the time of
@@ -144,6 +145,7 @@ export class AuditLog {
   log(entry: AuditEntry): void {
     if (this.#closed || this.#buffer.length >= this.#maxBuffer) {
       this.#dropped++;
+      publish(channels.auditDrop, { count: 1, reason: this.#closed ? 'shutdown' : 'queue-full' });
       return;
     }
     this.#buffer.push(entry.at === undefined ? { ...entry, at: Date.now() } : (entry as AuditRecord));
@@ -235,7 +237,9 @@ export class AuditLog {
         this.#batches++;
       } else {
         this.#dropped += batch.length;
+        publish(channels.auditDrop, { count: batch.length, reason: 'write-failed' });
       }
+      if (channels.auditQueue.hasSubscribers) publish(channels.auditQueue, { depth: this.#buffer.length });
       // A partial batch waits for flushMs unless the log is closing.
       if (!this.#closed && this.#buffer.length < this.#batchSize) break;
     }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, withDeadline } from '../../src/index.js';
+import { ConfigurationError, channels, subscribe, withDeadline } from '../../src/index.js';
 import { createRateLimiter, rateLimitHeaders, type RateLimitRedisClient } from '../../src/express.js';
 import { REDIS_URL, requireService, startRedisServer, type RedisProcess } from '../helpers/services.js';
 
@@ -16,10 +16,14 @@ const ready = async (client: Redis): Promise<Redis> => {
 
 describe('createRateLimiter (in memory)', () => {
   it('allows `points` per window per key, then denies until the window resets', async () => {
-    const limiter = createRateLimiter({ points: 2, durationMs: 80 });
+    const limiter = createRateLimiter({ points: 2, durationMs: 80, name: 'login' });
+    const rejected: unknown[] = [];
+    const dispose = subscribe(channels.rateLimitRejected, (e) => rejected.push(e));
     expect((await limiter.consume('a')).remaining).toBe(1);
     expect((await limiter.consume('a')).allowed).toBe(true);
     const denied = await limiter.consume('a');
+    dispose();
+    expect(rejected).toEqual([{ limiter: 'login' }]);
     expect(denied).toMatchObject({ allowed: false, remaining: 0, source: 'memory' });
     expect((await limiter.consume('b')).allowed).toBe(true);
     await sleep(100);
@@ -132,6 +136,8 @@ describe.skipIf(!redisAvailable)('createRateLimiter with its own redis-server ki
   it('Redis up → redis decisions; killed → insurance decisions at once; back → Redis again', async () => {
     const limiter = createRateLimiter({ redis: client, points: 1_000, durationMs: 60_000, redisTimeoutMs: 50, redisRetryAfterMs: 100 });
     for (let i = 0; i < 20; i++) expect((await limiter.consume('k')).source).toBe('redis');
+    let insurance = 0;
+    const disposeInsurance = subscribe(channels.rateLimitInsurance, () => insurance++);
     await server.kill();
     const slowest = { ms: 0 };
     for (let i = 0; i < 50; i++) {
@@ -141,6 +147,8 @@ describe.skipIf(!redisAvailable)('createRateLimiter with its own redis-server ki
       expect(r.allowed).toBe(true);
     }
     expect(limiter.stats().memoryDecisions).toBeGreaterThanOrEqual(49);
+    expect(insurance).toBeGreaterThanOrEqual(49);
+    disposeInsurance();
     expect(slowest.ms).toBeLessThan(500); // bounded by redisTimeoutMs, never a reconnect wait
     await server.restart();
     const until = Date.now() + 10_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, createAuditLog, withDeadline, type AuditRecord, type AuditSink } from '../../src/index.js';
+import { ConfigurationError, channels, createAuditLog, subscribe, withDeadline, type AuditDropEvent, type AuditRecord, type AuditSink } from '../../src/index.js';
 
 /** A sink that records batches and can be told to fail or hang. */
 class RecordingSink implements AuditSink {
@@ -73,8 +73,13 @@ describe('createAuditLog', () => {
     const sink = new RecordingSink();
     sink.failing = true;
     const audit = createAuditLog({ sink, batchSize: 10, flushMs: 10, maxBuffer: 30, retryDelayMs: 5, maxAttempts: 1_000 });
+    const drops: AuditDropEvent[] = [];
+    const dispose = subscribe(channels.auditDrop, (e) => drops.push(e));
     for (let i = 0; i < 100; i++) audit.log({ action: 'x', resourceId: String(i) });
+    dispose();
     expect(audit.stats()).toMatchObject({ buffered: 30, dropped: 70 });
+    expect(drops).toHaveLength(70);
+    expect(drops[0]).toEqual({ count: 1, reason: 'queue-full' });
     sink.failing = false;
     await audit.close();
     expect(sink.entries.map((e) => e.resourceId)).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
