@@ -11,6 +11,8 @@ export const entries: Record<string, string> = {
   fastify: 'src/fastify.ts',
   express: 'src/express.ts',
   postgres: 'src/postgres.ts',
+  redis: 'src/redis.ts',
+  testing: 'src/testing.ts',
 };
 
 export default defineConfig({
