@@ -2,3 +2,14 @@
 export * from './channels.js';
 export * from './logger.js';
 export * from './performance-monitor.js';
+// Async audit log (issue 7).
+export {
+  createAuditLog,
+  AuditLog,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditSink,
+  type AuditLogOptions,
+  type AuditLogStats,
+  type AuditErrorListener,
+} from './audit-log.js';
