@@ -8,6 +8,8 @@ import { defineConfig } from 'tsup';
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   supabase: 'src/supabase.ts',
+  prometheus: 'src/prometheus.ts',
+  otel: 'src/otel.ts',
 };
 
 export default defineConfig({

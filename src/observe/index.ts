@@ -2,3 +2,6 @@
 export * from './channels.js';
 export * from './logger.js';
 export * from './performance-monitor.js';
+export * from './traced-calls.js';
+export * from './metric-catalog.js';
+export * from './metric-events.js';
