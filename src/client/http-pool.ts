@@ -13,12 +13,15 @@ export interface HttpPoolOptions {
 
 interface PoolState {
   agent: Agent;
-  fetch: typeof globalThis.fetch;
   options: Required<HttpPoolOptions>;
 }
 
-const POOL_KEY = Symbol.for('supaguard.httpPool');
-const holder = globalThis as unknown as Record<symbol, PoolState | undefined>;
+interface PoolHolder {
+  current: PoolState | undefined;
+  /** What the next pool is created with (set by `configureHttpPool`). */
+  options: HttpPoolOptions;
+  fetch: typeof globalThis.fetch;
+}
 
 const DEFAULTS: Required<HttpPoolOptions> = { connections: 128, keepAliveTimeoutMs: 30_000, pipelining: 1 };
 
@@ -30,6 +33,7 @@ function positiveInt(field: string, value: unknown): number {
 }
 
 function createPool(options: HttpPoolOptions): PoolState {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('pool', 'must be an object');
   const resolved: Required<HttpPoolOptions> = {
     connections: positiveInt('pool.connections', options.connections ?? DEFAULTS.connections),
     keepAliveTimeoutMs: positiveInt('pool.keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs),
@@ -40,16 +44,32 @@ function createPool(options: HttpPoolOptions): PoolState {
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     pipelining: resolved.pipelining,
   });
-  const pooledFetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
-    undiciFetch(input, { ...init, dispatcher: agent })) as unknown as typeof globalThis.fetch;
-  return { agent, fetch: pooledFetch, options: resolved };
+  return { agent, options: resolved };
+}
+
+// One holder per process, shared by the ESM and CJS builds and duplicate installs.
+const POOL_KEY = Symbol.for('supaguard.httpPool');
+const globalSlot = globalThis as unknown as Record<symbol, PoolHolder | undefined>;
+const pool: PoolHolder = (globalSlot[POOL_KEY] ??= {
+  current: undefined,
+  options: {},
+  // A stable function that looks the pool up per request: clients created before
+  // `configureHttpPool` or `closeHttpPool` follow the current pool instead of
+  // holding a closed one.
+  fetch: ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher: currentPool().agent })) as unknown as typeof globalThis.fetch,
+});
+
+function currentPool(): PoolState {
+  return (pool.current ??= createPool(pool.options));
 }
 
 /**
- * Sets the options of the shared keep-alive pool. Call it once at start-up,
- * before the first client is created; calling it later replaces the pool for
- * clients created afterwards and closes the old one gracefully.
+ * Sets the options of the shared keep-alive pool. Call it once at start-up;
+ * calling it later switches every client to a new pool and closes the old one
+ * gracefully (in-flight requests finish).
  *
+ * @param options - Pool limits; omitted fields keep their defaults.
  * @throws {@link ConfigurationError} when an option is not a positive integer.
  * @example
  * ```ts
@@ -58,14 +78,16 @@ function createPool(options: HttpPoolOptions): PoolState {
  */
 export function configureHttpPool(options: HttpPoolOptions): void {
   const next = createPool(options);
-  const previous = holder[POOL_KEY];
-  holder[POOL_KEY] = next;
+  const previous = pool.current;
+  pool.options = next.options;
+  pool.current = next;
   if (previous) void previous.agent.close().catch(() => undefined);
 }
 
 /**
  * The `fetch` every supaguard client uses: undici's fetch over one keep-alive
- * `Agent` per process (shared by the ESM and CJS builds).
+ * `Agent` per process (shared by the ESM and CJS builds). The function is
+ * stable; it always uses the current pool.
  *
  * @example
  * ```ts
@@ -73,7 +95,7 @@ export function configureHttpPool(options: HttpPoolOptions): void {
  * ```
  */
 export function sharedFetch(): typeof globalThis.fetch {
-  return (holder[POOL_KEY] ??= createPool({})).fetch;
+  return pool.fetch;
 }
 
 /**
@@ -85,12 +107,12 @@ export function sharedFetch(): typeof globalThis.fetch {
  * ```
  */
 export function httpPoolOptions(): Readonly<Required<HttpPoolOptions>> {
-  return (holder[POOL_KEY] ??= createPool({})).options;
+  return currentPool().options;
 }
 
 /**
  * Closes the shared pool's sockets (waiting for in-flight requests). A later
- * request creates a new pool.
+ * request opens a new pool with the same options.
  *
  * @example
  * ```ts
@@ -98,7 +120,7 @@ export function httpPoolOptions(): Readonly<Required<HttpPoolOptions>> {
  * ```
  */
 export async function closeHttpPool(): Promise<void> {
-  const pool = holder[POOL_KEY];
-  holder[POOL_KEY] = undefined;
-  if (pool) await pool.agent.close();
+  const closing = pool.current;
+  pool.current = undefined;
+  if (closing) await closing.agent.close();
 }

@@ -15,14 +15,19 @@ export interface PostgrestErrorLike {
   hint?: string | null;
 }
 
-/** Anything `runQuery` can run: a supabase-js / postgrest-js query builder. */
+/**
+ * Anything `runQuery` can run: a supabase-js / postgrest-js query builder.
+ * `abortSignal` is optional in the type only because postgrest-js types
+ * `.single()` and `.throwOnError()` as the base builder; every builder supabase-js
+ * creates has it at runtime, and `runQuery` refuses one that does not.
+ */
 export interface QueryBuilderLike<T = unknown> extends PromiseLike<{ data: T; error: PostgrestErrorLike | null; status?: number }> {
-  abortSignal(signal: AbortSignal): unknown;
+  abortSignal?(signal: AbortSignal): unknown;
 }
 
 /** Options for {@link runQuery}. */
 export interface RunQueryOptions {
-  /** Own timeout in ms; the ambient deadline shortens it. @default 5000 */
+  /** Own timeout in ms (`Infinity` for none); the ambient deadline shortens it. @default 5000 */
   timeoutMs?: number | undefined;
   /** Aborts the HTTP request when it aborts. */
   signal?: AbortSignal | undefined;
@@ -33,7 +38,25 @@ export interface RunQueryOptions {
 /** Default own timeout of {@link runQuery}. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
-type DataOf<B> = B extends PromiseLike<{ data: infer D }> ? D : never;
+// setTimeout fires at once for delays above 2^31 - 1 ms; longer limits are capped.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function isPostgrestErrorLike(value: unknown): value is PostgrestErrorLike {
+  return typeof value === 'object' && value !== null && typeof (value as PostgrestErrorLike).message === 'string' && 'code' in value;
+}
+
+function toDatabaseError(e: PostgrestErrorLike, operation: string, status: number | undefined, cause?: unknown): DatabaseError {
+  return new DatabaseError(
+    e.message,
+    { operation, dbCode: e.code || undefined, details: e.details, hint: e.hint, httpStatus: status || undefined },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+// The `data` of the success branch (`{ error: null, data: T }`) of a postgrest-js
+// response union; for a non-union response type, its `data`.
+type SuccessData<R> = R extends { error: null; data: infer D } ? D : never;
+type DataOf<B> = B extends PromiseLike<infer R> ? ([SuccessData<R>] extends [never] ? (R extends { data: infer D } ? D : never) : SuccessData<R>) : never;
 
 /**
  * Runs a supabase-js query builder with a timeout that really aborts the HTTP
@@ -59,7 +82,7 @@ export async function runQuery<B extends QueryBuilderLike<any>>(
 ): Promise<DataOf<B>> {
   const operation = options.operation ?? 'query';
   const ownMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  if (typeof ownMs !== 'number' || !(ownMs > 0)) throw new ConfigurationError('timeoutMs', 'must be a positive number');
+  if (typeof ownMs !== 'number' || !(ownMs > 0)) throw new ConfigurationError('timeoutMs', 'must be a positive number of milliseconds');
   const callerSignal = options.signal;
   if (callerSignal?.aborted) throw abortError(callerSignal, operation);
   const budget = resolveBudget(ownMs, operation);
@@ -67,15 +90,17 @@ export async function runQuery<B extends QueryBuilderLike<any>>(
   const started = performance.now();
   const controller = new AbortController();
   const signal = controller.signal;
-  const timer = setTimeout(() => {
-    const elapsedMs = Math.round(performance.now() - started);
-    controller.abort(
-      budget.deadlineBound
-        ? new DeadlineExceededError(operation, 0)
-        : new DatabaseTimeoutError({ operation, elapsedMs, timeoutMs: Math.round(budget.ms) }),
-    );
-  }, budget.ms);
-  timer.unref();
+  const timer = Number.isFinite(budget.ms)
+    ? setTimeout(() => {
+        const elapsedMs = Math.round(performance.now() - started);
+        controller.abort(
+          budget.deadlineBound
+            ? new DeadlineExceededError(operation, 0)
+            : new DatabaseTimeoutError({ operation, elapsedMs, timeoutMs: Math.round(budget.ms) }),
+        );
+      }, Math.min(budget.ms, MAX_TIMER_MS))
+    : undefined;
+  timer?.unref();
   const onUpstreamAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
   callerSignal?.addEventListener('abort', onUpstreamAbort, { once: true });
   budget.signal?.addEventListener('abort', onUpstreamAbort, { once: true });
@@ -89,19 +114,21 @@ export async function runQuery<B extends QueryBuilderLike<any>>(
 
   try {
     const builder = typeof build === 'function' ? build(signal) : build;
+    if (typeof builder?.abortSignal !== 'function') {
+      throw new ConfigurationError('build', 'must be a supabase-js query builder (it has no abortSignal())');
+    }
     builder.abortSignal(signal);
     const pending = Promise.resolve(builder);
     pending.catch(() => undefined);
     const response = await Promise.race([pending, aborted]);
     if (signal.aborted) throw abortError(signal, operation);
-    if (response.error) {
-      const e = response.error;
-      throw new DatabaseError(e.message, { operation, dbCode: e.code || undefined, details: e.details, hint: e.hint, httpStatus: response.status });
-    }
+    if (response.error) throw toDatabaseError(response.error, operation, response.status);
     return response.data as DataOf<B>;
   } catch (err) {
     if (signal.aborted) throw abortError(signal, operation);
     if (isSupaguardError(err)) throw err;
+    // A builder with `.throwOnError()` rejects with a PostgrestError: keep its fields.
+    if (isPostgrestErrorLike(err)) throw toDatabaseError(err, operation, undefined, err);
     throw new DatabaseError(err instanceof Error ? err.message : 'query failed', { operation }, { cause: err });
   } finally {
     clearTimeout(timer);

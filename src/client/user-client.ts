@@ -12,16 +12,31 @@ export type UserClient<Database = any> = Pick<SupabaseClient<Database>, 'from' |
 
 type PostgrestCtor = new (
   url: string,
-  options: { headers: Record<string, string>; schema?: string; fetch: typeof fetch; timeout?: number; retry?: boolean },
+  options: {
+    headers: Record<string, string>;
+    schema?: string | undefined;
+    fetch: typeof fetch;
+    timeout?: number | undefined;
+    urlLengthLimit?: number | undefined;
+    retry?: boolean;
+  },
 ) => UserClient;
 
 interface UserClientTemplate {
   Ctor: PostgrestCtor;
   url: string;
+  /** Lower-case header names, without `authorization` (set per call). */
   headers: Record<string, string>;
   schema: string | undefined;
   fetch: typeof fetch;
   timeout: number | undefined;
+  urlLengthLimit: number | undefined;
+}
+
+interface RestClientInternals {
+  constructor: PostgrestCtor;
+  url: string;
+  headers: Headers;
 }
 
 // One template per registered client, computed once: the per-call work is one
@@ -33,16 +48,25 @@ function template(config: SupabaseConfig<string>): UserClientTemplate {
   const client = getSupabaseClient(config);
   let found = templates.get(client);
   if (found === undefined) {
-    const base = client as unknown as { rest: { constructor: PostgrestCtor; url: string } };
+    const rest = (client as unknown as { rest: RestClientInternals }).rest;
     const options = config.options ?? {};
+    // The registry client's global headers (X-Client-Info and the caller's own),
+    // lower-cased so the per-call `authorization` can never be doubled by a
+    // differently-cased copy.
+    const headers: Record<string, string> = {};
+    rest.headers.forEach((value, name) => {
+      if (name !== 'authorization') headers[name] = value;
+    });
+    headers.apikey = config.key;
     found = {
       // The PostgREST client class supabase-js itself uses; no second copy of postgrest-js is needed.
-      Ctor: base.rest.constructor,
-      url: base.rest.url,
-      headers: { ...(options.global?.headers ?? {}), apikey: config.key },
+      Ctor: rest.constructor,
+      url: rest.url,
+      headers,
       schema: options.db?.schema,
       fetch: options.global?.fetch ?? sharedFetch(),
       timeout: options.db?.timeout,
+      urlLengthLimit: options.db?.urlLengthLimit,
     };
     templates.set(client, found);
   }
@@ -76,10 +100,11 @@ export function getUserClient<Database = any>(config: SupabaseConfig<string>, ac
   if (!HEADER_SAFE.test(accessToken)) throw new TokenMalformedError('The access token contains characters not allowed in a header');
   const t = template(config);
   return new t.Ctor(t.url, {
-    headers: { ...t.headers, Authorization: `Bearer ${accessToken}` },
+    headers: { ...t.headers, authorization: `Bearer ${accessToken}` },
     schema: t.schema,
     fetch: t.fetch,
     timeout: t.timeout,
+    urlLengthLimit: t.urlLengthLimit,
     retry: false,
   }) as UserClient<Database>;
 }

@@ -10,3 +10,15 @@ export {
   type DeadlineInfo,
   type Budget,
 } from './deadline.js';
+export { withTimeout, type WithTimeoutOptions } from './timeout.js';
+export {
+  createCircuitBreaker,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitBreakerStats,
+  type CircuitState,
+} from './circuit-breaker.js';
+export { listCircuitBreakers, type RegisteredCircuitBreaker } from './circuit-registry.js';
+export type { LatencySummary } from './latency-window.js';
+export type { Disposer } from './listeners.js';
+export type { ExecuteOptions, ResiliencePolicy } from './policy.js';
