@@ -18,23 +18,34 @@ export interface MetricSink {
   observe(metric: MetricKey, labels: MetricLabels, seconds: number): void;
 }
 
+/** What {@link subscribeMetrics} returns. */
+export interface MetricSubscription {
+  /** Writes the derived gauges (cache hit ratio per layer) to the sink; exporters call it when they collect. */
+  collect(): void;
+  /** Unsubscribes from every channel. */
+  dispose(): void;
+}
+
 const NO_LABELS: MetricLabels = Object.freeze({});
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 
 /**
  * Subscribes to every supaguard channel and turns the events into the metrics of
- * {@link METRICS}, written to `sink`. Returns the disposer.
+ * {@link METRICS}, written to `sink`. Derived gauges (the hit ratio) are computed only when
+ * the exporter calls `collect()`, so an event costs one sink write.
  *
  * @example
  * ```ts
- * const dispose = subscribeMetrics({
+ * const metrics = subscribeMetrics({
  *   add: (m, labels, v) => console.log('+', m, labels, v),
  *   set: (m, labels, v) => console.log('=', m, labels, v),
  *   observe: (m, labels, s) => console.log('~', m, labels, s),
  * });
+ * metrics.collect(); // before reading gauges
+ * metrics.dispose();
  * ```
  */
-export function subscribeMetrics(sink: MetricSink): () => void {
+export function subscribeMetrics(sink: MetricSink): MetricSubscription {
   const disposers: Array<() => void> = [];
   const on = <T>(channel: TypedChannel<T>, listener: (message: T) => void): void => {
     disposers.push(subscribe(channel, listener));
@@ -48,7 +59,6 @@ export function subscribeMetrics(sink: MetricSink): () => void {
     if (hit) seen.hits++;
     else seen.misses++;
     count(hit ? 'cacheHits' : 'cacheMisses', { layer });
-    sink.set('cacheHitRatio', { layer }, seen.hits / (seen.hits + seen.misses));
   };
 
   on(channels.cacheHit, (e) => lookup(String(e.layer), true));
@@ -99,7 +109,12 @@ export function subscribeMetrics(sink: MetricSink): () => void {
     }),
   );
 
-  return () => {
-    for (const dispose of disposers) dispose();
+  return {
+    collect() {
+      for (const [layer, seen] of lookups) sink.set('cacheHitRatio', { layer }, seen.hits / (seen.hits + seen.misses));
+    },
+    dispose() {
+      for (const dispose of disposers) dispose();
+    },
   };
 }

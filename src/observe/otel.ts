@@ -48,6 +48,11 @@ function instrumentMetrics(provider: MeterProvider, prefix: string, buckets: rea
   // Gauges are observable: the latest value per label set, reported at collection.
   const gaugeValues = new Map<MetricKey, Map<string, { labels: Attributes; value: number }>>();
   const detach: Array<() => void> = [];
+  const subscription = subscribeMetrics({
+    add: (key, labels, value) => counters.get(key)?.add(value, labels),
+    observe: (key, labels, seconds) => histograms.get(key)?.record(seconds, labels),
+    set: (key, labels: MetricLabels, value) => gaugeValues.get(key)?.set(Object.values(labels).join('\0'), { labels, value }),
+  });
   for (const [key, def] of Object.entries(METRICS) as Array<[MetricKey, (typeof METRICS)[MetricKey]]>) {
     const name = `${prefix}${def.otelName}`;
     if (def.type === 'counter') counters.set(key, meter.createCounter(name, { description: def.help, unit: def.unit }));
@@ -58,19 +63,16 @@ function instrumentMetrics(provider: MeterProvider, prefix: string, buckets: rea
       gaugeValues.set(key, values);
       const gauge: ObservableGauge = meter.createObservableGauge(name, { description: def.help, unit: def.unit });
       const report = (result: ObservableResult): void => {
+        if (key === 'cacheHitRatio') subscription.collect();
         for (const { labels, value } of values.values()) result.observe(value, labels);
       };
       gauge.addCallback(report);
       detach.push(() => gauge.removeCallback(report));
     }
   }
-  const unsubscribe = subscribeMetrics({
-    add: (key, labels, value) => counters.get(key)?.add(value, labels),
-    observe: (key, labels, seconds) => histograms.get(key)?.record(seconds, labels),
-    set: (key, labels: MetricLabels, value) => gaugeValues.get(key)?.set(JSON.stringify(labels), { labels, value }),
-  });
+  const { dispose } = subscription;
   return () => {
-    unsubscribe();
+    dispose();
     for (const fn of detach) fn();
   };
 }

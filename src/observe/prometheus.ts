@@ -65,16 +65,18 @@ export function registerPrometheusMetrics(options: PrometheusMetricsOptions = {}
   }
   const buckets = [...(options.buckets ?? DEFAULT_DURATION_BUCKETS)];
   const metrics = new Map<MetricKey, PromMetric>();
-  for (const [key, def] of Object.entries(METRICS) as Array<[MetricKey, (typeof METRICS)[MetricKey]]>) {
-    const config = { name: `${prefix}${def.name}`, help: def.help, labelNames: [...def.labels], registers: [registry] };
-    const metric = def.type === 'counter' ? new Counter(config) : def.type === 'gauge' ? new Gauge(config) : new Histogram({ ...config, buckets });
-    metrics.set(key, metric);
-  }
   const metric = <T extends PromMetric>(key: MetricKey): T => metrics.get(key) as T;
-  const unsubscribe = subscribeMetrics({
+  const subscription = subscribeMetrics({
     add: (key, labels: MetricLabels, value) => metric<Counter>(key).inc(labels, value),
     set: (key, labels, value) => metric<Gauge>(key).set(labels, value),
     observe: (key, labels, seconds) => metric<Histogram>(key).observe(labels, seconds),
   });
-  return new PrometheusMetrics(registry, metrics, unsubscribe);
+  for (const [key, def] of Object.entries(METRICS) as Array<[MetricKey, (typeof METRICS)[MetricKey]]>) {
+    const config = { name: `${prefix}${def.name}`, help: def.help, labelNames: [...def.labels], registers: [registry] };
+    // Derived gauges (the hit ratio) are computed when the registry is scraped.
+    const collect = key === 'cacheHitRatio' ? () => subscription.collect() : undefined;
+    const created = def.type === 'counter' ? new Counter(config) : def.type === 'gauge' ? new Gauge({ ...config, collect }) : new Histogram({ ...config, buckets });
+    metrics.set(key, created);
+  }
+  return new PrometheusMetrics(registry, metrics, subscription.dispose);
 }
