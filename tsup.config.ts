@@ -10,6 +10,8 @@ export const entries: Record<string, string> = {
   supabase: 'src/supabase.ts',
   prometheus: 'src/prometheus.ts',
   otel: 'src/otel.ts',
+  redis: 'src/redis.ts',
+  testing: 'src/testing.ts',
 };
 
 export default defineConfig({
