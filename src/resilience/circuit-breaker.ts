@@ -1,4 +1,5 @@
 import Opossum from 'opossum';
+import { channels, publish } from '../observe/channels.js';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import { abortError, resolveBudget } from './deadline.js';
@@ -393,6 +394,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   }
 
   private transition(to: 'open' | 'half-open' | 'close'): void {
+    const from = this.currentState;
     this.generation++;
     this.trialsAdmitted = 0;
     this.trialSuccesses = 0;
@@ -410,6 +412,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
       this.closeListeners.emit();
     }
+    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
 }
 
