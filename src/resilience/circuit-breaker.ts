@@ -1,0 +1,478 @@
+import Opossum from 'opossum';
+import { channels, publish } from '../observe/channels.js';
+import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
+import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
+import { abortError, resolveBudget } from './deadline.js';
+import { LatencyWindow, type LatencySummary } from './latency-window.js';
+import { Listeners, type Disposer } from './listeners.js';
+import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
+import { acquireSharedClock } from './shared-clock.js';
+import { withTimeout } from './timeout.js';
+
+/** State of a circuit breaker. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/** Options for {@link createCircuitBreaker}. */
+export interface CircuitBreakerOptions<A extends unknown[], R> {
+  /** Name used in errors, metrics and {@link listCircuitBreakers}, e.g. `redis` or `jwks`. */
+  name: string;
+  /** Own timeout of each call in ms (`Infinity`: only the ambient deadline bounds it). @default 5000 */
+  timeoutMs?: number | undefined;
+  /** Failure percentage over the rolling window at which the breaker opens. @default 50 */
+  errorThresholdPercentage?: number | undefined;
+  /** Calls needed in the rolling window before the breaker may open. @default 5 */
+  volumeThreshold?: number | undefined;
+  /** How long the breaker stays open before admitting trial calls. @default 10000 */
+  resetTimeoutMs?: number | undefined;
+  /** Trial calls admitted while half-open; that many successes close the breaker, one failure reopens it. @default 1 */
+  halfOpenTrials?: number | undefined;
+  /** Length of the rolling statistics window in ms. @default 10000 */
+  rollingWindowMs?: number | undefined;
+  /** Buckets the rolling window is divided into. @default 10 */
+  rollingBuckets?: number | undefined;
+  /**
+   * Returns true for errors that are the caller's fault (bad input, not found):
+   * they are rethrown but never count as failures, so they never open the breaker.
+   * Caller aborts (`AbortedError`) never count either.
+   */
+  errorFilter?: ((error: unknown) => boolean) | undefined;
+  /** Answers instead of throwing when a `fire` call fails or is rejected because the breaker is open. */
+  fallback?: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
+  /** How many recent latencies the percentiles are computed from. @default 256 */
+  latencySamples?: number | undefined;
+}
+
+/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. */
+export interface CircuitBreakerStats {
+  readonly name: string;
+  readonly state: CircuitState;
+  /** Calls that ran `fn` (closed or half-open), since creation. */
+  readonly calls: number;
+  readonly successes: number;
+  /** Failures that counted towards opening (timeouts included). */
+  readonly failures: number;
+  /** Failures that were timeouts (`E_TIMEOUT`, or the deadline passing while `fn` ran). */
+  readonly timeouts: number;
+  /** Calls refused with `CircuitOpenError`. */
+  readonly rejects: number;
+  /** Errors the `errorFilter` excused. */
+  readonly filtered: number;
+  /** Calls whose caller aborted. */
+  readonly aborted: number;
+  readonly fallbacks: number;
+  /** Counts in the current rolling window (what the open decision is based on). */
+  readonly window: { readonly fires: number; readonly successes: number; readonly failures: number };
+  /** Latency of completed calls, in ms. */
+  readonly latencyMs: LatencySummary;
+}
+
+type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
+type Run<T> = () => Promise<T>;
+
+/**
+ * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
+ * one controller shared by all calls, opossum issue 780), timeouts bounded by
+ * the ambient deadline, a configurable number of half-open trials, bounded
+ * memory (a fixed latency ring; rolling buckets rotated by one shared clock
+ * instead of two intervals per breaker) and typed listeners returning disposers.
+ * Create it with {@link createCircuitBreaker}.
+ *
+ * @example
+ * ```ts
+ * const breaker = createCircuitBreaker((signal, key: string) => redis.get(key), { name: 'redis', timeoutMs: 50 });
+ * const value = await breaker.fire('k1');
+ * ```
+ */
+export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implements ResiliencePolicy {
+  readonly name: string;
+  private readonly fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined;
+  private readonly timeoutMs: number;
+  private readonly resetTimeoutMs: number;
+  private readonly halfOpenTrials: number;
+  private readonly errorFilter: ((error: unknown) => boolean) | undefined;
+  private readonly fallback: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
+  private readonly inner: Opossum<[Run<unknown>], unknown>;
+  private readonly releaseClock: () => void;
+  private readonly rollingBuckets: number;
+  private readonly latency: LatencyWindow;
+  private readonly counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejects: 0, filtered: 0, aborted: 0, fallbacks: 0 };
+  private currentState: CircuitState = 'closed';
+  private openedAt = 0;
+  /** Bumped on every transition so late trial results from an earlier half-open phase are ignored. */
+  private generation = 0;
+  private trialsAdmitted = 0;
+  private trialSuccesses = 0;
+  private disposed = false;
+
+  private readonly openListeners = new Listeners<[]>();
+  private readonly halfOpenListeners = new Listeners<[]>();
+  private readonly closeListeners = new Listeners<[]>();
+  private readonly timeoutListeners = new Listeners<[error: unknown, latencyMs: number]>();
+  private readonly rejectListeners = new Listeners<[error: CircuitOpenError]>();
+  private readonly failureListeners = new Listeners<[error: unknown, latencyMs: number]>();
+  private readonly successListeners = new Listeners<[latencyMs: number]>();
+  private readonly fallbackListeners = new Listeners<[error: unknown]>();
+
+  /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
+  constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
+    if (fn !== undefined && typeof fn !== 'function') throw new ConfigurationError('fn', 'must be a function');
+    if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'must be an object with a name');
+    const name = options?.name;
+    if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
+    this.name = name;
+    this.fn = fn;
+    this.timeoutMs = positive('timeoutMs', options.timeoutMs, 5_000);
+    this.resetTimeoutMs = positive('resetTimeoutMs', options.resetTimeoutMs, 10_000);
+    this.halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
+    const windowMs = positive('rollingWindowMs', options.rollingWindowMs, 10_000);
+    const buckets = integer('rollingBuckets', options.rollingBuckets, 10, 1);
+    this.rollingBuckets = buckets;
+    const threshold = options.errorThresholdPercentage ?? 50;
+    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 100)) {
+      throw new ConfigurationError('errorThresholdPercentage', 'must be a number from 0 to 100');
+    }
+    if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
+      throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
+    }
+    this.errorFilter = options.errorFilter;
+    this.fallback = options.fallback;
+    this.latency = new LatencyWindow(integer('latencySamples', options.latencySamples, 256, 1));
+
+    const clock = acquireSharedClock(Math.max(1, Math.floor(windowMs / buckets)));
+    this.releaseClock = clock.release;
+    this.inner = new Opossum<[Run<unknown>], unknown>((run: Run<unknown>) => run(), {
+      name,
+      // Timeouts are per call (withTimeout) so each call gets its own signal.
+      timeout: false,
+      resetTimeout: this.resetTimeoutMs,
+      errorThresholdPercentage: threshold,
+      volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
+      rollingCountTimeout: windowMs,
+      rollingCountBuckets: buckets,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      rotateBucketController: clock.emitter,
+      errorFilter: (error: unknown) => this.classify(error) !== 'failure',
+    });
+    this.inner.on('open', () => this.transition('open'));
+    this.inner.on('halfOpen', () => this.transition('half-open'));
+    this.inner.on('close', () => this.transition('close'));
+    registerCircuitBreaker(this);
+  }
+
+  /** Current state. */
+  get state(): CircuitState {
+    return this.currentState;
+  }
+
+  /**
+   * Calls the breaker's `fn` with `args` under the ambient deadline.
+   *
+   * @throws {@link CircuitOpenError} while open (unless `fallback` answers).
+   * @throws {@link TimeoutError} / {@link DeadlineExceededError} when the call runs out of time.
+   * @example
+   * ```ts
+   * const user = await breaker.fire(userId);
+   * ```
+   */
+  fire(...args: A): Promise<R> {
+    return this.fireWith({}, ...args);
+  }
+
+  /**
+   * Like {@link CircuitBreaker.fire}, with a caller's signal.
+   *
+   * @example
+   * ```ts
+   * const user = await breaker.fireWith({ signal: req.signal }, userId);
+   * ```
+   */
+  fireWith(options: ExecuteOptions, ...args: A): Promise<R> {
+    const fn = this.fn;
+    if (fn === undefined) {
+      return Promise.reject(new ConfigurationError('fn', `is not set on breaker "${this.name}": use execute(fn) or createCircuitBreaker(fn, options)`));
+    }
+    const fallback = this.fallback;
+    return this.run(
+      (signal) => fn(signal, ...args),
+      options.signal,
+      fallback === undefined ? undefined : (error) => fallback(error, ...args),
+    );
+  }
+
+  /**
+   * Runs any `fn` under this breaker (its state, counts and timeout), which is
+   * how the breaker takes part in `compose`. The `fallback` option is not used here.
+   *
+   * @example
+   * ```ts
+   * const rows = await breaker.execute((signal) => runQuery(q.abortSignal(signal)), { signal });
+   * ```
+   */
+  execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
+    return this.run(fn, options?.signal, undefined);
+  }
+
+  /**
+   * Counts, rolling window, latency percentiles and state.
+   *
+   * @example
+   * ```ts
+   * const { state, failures, latencyMs } = breaker.stats();
+   * ```
+   */
+  stats(): CircuitBreakerStats {
+    const rolling = this.inner.stats;
+    return {
+      name: this.name,
+      state: this.currentState,
+      ...this.counts,
+      window: { fires: rolling.fires, successes: rolling.successes, failures: rolling.failures },
+      latencyMs: this.latency.summary(),
+    };
+  }
+
+  /** Called when the breaker opens. @example `const off = breaker.onOpen(() => log.warn('redis breaker open'))` */
+  onOpen(listener: () => void): Disposer {
+    return this.openListeners.add(listener);
+  }
+  /** Called when the breaker starts admitting trial calls. @example `breaker.onHalfOpen(() => log.info('probing'))` */
+  onHalfOpen(listener: () => void): Disposer {
+    return this.halfOpenListeners.add(listener);
+  }
+  /** Called when the breaker closes again. @example `breaker.onClose(() => log.info('recovered'))` */
+  onClose(listener: () => void): Disposer {
+    return this.closeListeners.add(listener);
+  }
+  /** Called when a call runs out of time (also counted as a failure). @example `breaker.onTimeout((err, ms) => metrics.timeouts.inc())` */
+  onTimeout(listener: (error: unknown, latencyMs: number) => void): Disposer {
+    return this.timeoutListeners.add(listener);
+  }
+  /** Called when a call is refused because the breaker is open. @example `breaker.onReject(() => metrics.shed.inc())` */
+  onReject(listener: (error: CircuitOpenError) => void): Disposer {
+    return this.rejectListeners.add(listener);
+  }
+  /** Called for every failure that counts towards opening. @example `breaker.onFailure((err) => log.warn({ err }))` */
+  onFailure(listener: (error: unknown, latencyMs: number) => void): Disposer {
+    return this.failureListeners.add(listener);
+  }
+  /** Called for every successful call. @example `breaker.onSuccess((ms) => histogram.observe(ms))` */
+  onSuccess(listener: (latencyMs: number) => void): Disposer {
+    return this.successListeners.add(listener);
+  }
+  /** Called when the fallback answered instead of an error. @example `breaker.onFallback((err) => log.info('served fallback'))` */
+  onFallback(listener: (error: unknown) => void): Disposer {
+    return this.fallbackListeners.add(listener);
+  }
+
+  /**
+   * Stops the breaker: removes it from the registry, detaches it from the shared
+   * clock and clears its timers. Later calls fail with `ConfigurationError`.
+   *
+   * @example
+   * ```ts
+   * app.addHook('onClose', async () => breaker.dispose());
+   * ```
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.inner.shutdown();
+    this.releaseClock();
+    unregisterCircuitBreaker(this);
+    for (const l of [this.openListeners, this.halfOpenListeners, this.closeListeners, this.timeoutListeners]) l.clear();
+    for (const l of [this.rejectListeners, this.failureListeners, this.successListeners, this.fallbackListeners]) l.clear();
+  }
+
+  private async run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    if (this.disposed) throw new ConfigurationError('breaker', `"${this.name}" was disposed`);
+    if (signal?.aborted) throw abortError(signal, this.name);
+    // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
+    const budget = resolveBudget(this.timeoutMs, this.name);
+    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop;
+    // fn still gets a signal of its own when there is no caller signal.
+    const guarded: Run<T> =
+      budget.ms === Infinity
+        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)))
+        : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
+
+    if (this.currentState === 'open') return this.reject(fallback);
+    if (this.currentState === 'half-open') {
+      if (this.trialsAdmitted >= this.halfOpenTrials) return this.reject(fallback);
+      this.trialsAdmitted++;
+      return this.runTrial(guarded, fallback);
+    }
+    const started = performance.now();
+    this.counts.calls++;
+    try {
+      const result = (await this.inner.fire(guarded as Run<unknown>)) as T;
+      this.settled('success', undefined, started);
+      return result;
+    } catch (error) {
+      if (Opossum.isOurError(error as Error)) return this.reject(fallback);
+      return this.failed(error, started, fallback);
+    }
+  }
+
+  private async runTrial<T>(guarded: Run<T>, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    const generation = this.generation;
+    const started = performance.now();
+    this.counts.calls++;
+    try {
+      const result = await guarded();
+      this.settled('success', undefined, started);
+      if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.inner.close();
+      return result;
+    } catch (error) {
+      const outcome = this.classify(error);
+      if (generation === this.generation) {
+        if (outcome === 'failure') this.inner.open();
+        else if (outcome === 'aborted') this.trialsAdmitted--; // the dependency was not judged: free the slot
+        else if (++this.trialSuccesses >= this.halfOpenTrials) this.inner.close(); // filtered: the dependency answered
+      }
+      return this.failed(error, started, fallback);
+    }
+  }
+
+  private async failed<T>(error: unknown, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    const outcome = this.classify(error);
+    this.settled(outcome, error, started);
+    if (outcome !== 'failure' || fallback === undefined) throw error;
+    return this.useFallback(error, fallback);
+  }
+
+  private async reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    this.counts.rejects++;
+    const retryAfterMs = this.currentState === 'open' ? Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now()) : 0;
+    const error = new CircuitOpenError(this.name, Math.round(retryAfterMs));
+    this.rejectListeners.emit(error);
+    if (fallback === undefined) throw error;
+    return this.useFallback(error, fallback);
+  }
+
+  private async useFallback<T>(error: unknown, fallback: (error: unknown) => T | Promise<T>): Promise<T> {
+    const result = await fallback(error);
+    this.counts.fallbacks++;
+    this.fallbackListeners.emit(error);
+    return result;
+  }
+
+  private settled(outcome: Outcome, error: unknown, started: number): void {
+    const latencyMs = performance.now() - started;
+    switch (outcome) {
+      case 'success':
+        this.counts.successes++;
+        this.latency.record(latencyMs);
+        this.successListeners.emit(latencyMs);
+        return;
+      case 'failure':
+        this.counts.failures++;
+        this.latency.record(latencyMs);
+        if (isTimeoutError(error) || isDeadlineExceededError(error)) {
+          this.counts.timeouts++;
+          this.timeoutListeners.emit(error, latencyMs);
+        }
+        this.failureListeners.emit(error, latencyMs);
+        return;
+      case 'filtered':
+        this.counts.filtered++;
+        this.latency.record(latencyMs);
+        return;
+      case 'aborted':
+        this.counts.aborted++;
+    }
+  }
+
+  private classify(error: unknown): Outcome {
+    if (isAbortedError(error)) return 'aborted';
+    if (this.errorFilter === undefined) return 'failure';
+    try {
+      return this.errorFilter(error) ? 'filtered' : 'failure';
+    } catch {
+      return 'failure';
+    }
+  }
+
+  private transition(to: 'open' | 'half-open' | 'close'): void {
+    const from = this.currentState;
+    this.generation++;
+    this.trialsAdmitted = 0;
+    this.trialSuccesses = 0;
+    if (to === 'open') {
+      this.currentState = 'open';
+      this.openedAt = performance.now();
+      this.openListeners.emit();
+    } else if (to === 'half-open') {
+      this.currentState = 'half-open';
+      this.halfOpenListeners.emit();
+    } else {
+      this.currentState = 'closed';
+      // Failures from before the breaker opened must not reopen it on the next error.
+      const status = this.inner.status as unknown as { rotateBucket?: () => void };
+      for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
+      this.closeListeners.emit();
+    }
+    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
+  }
+}
+
+function positive(field: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !(v > 0)) throw new ConfigurationError(field, 'must be a positive number of milliseconds');
+  return v;
+}
+
+function integer(field: string, value: number | undefined, fallback: number, min: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) throw new ConfigurationError(field, `must be an integer >= ${min}`);
+  return v;
+}
+
+/**
+ * Creates a named {@link CircuitBreaker} around `fn` and lists it in the
+ * registry ({@link listCircuitBreakers}) until `dispose()`.
+ *
+ * `fn` receives a fresh per-call `AbortSignal` (aborted on the call's timeout,
+ * the caller's abort or the ambient deadline) followed by the `fire` arguments.
+ * Each call's limit is `min(timeoutMs, remaining deadline)`.
+ *
+ * @param fn - The protected operation.
+ * @param options - See {@link CircuitBreakerOptions}; `name` is required.
+ * @throws {@link ConfigurationError} for an invalid option.
+ * @example
+ * ```ts
+ * const jwks = createCircuitBreaker((signal, url: string) => fetch(url, { signal }).then((r) => r.json()), {
+ *   name: 'jwks',
+ *   timeoutMs: 2_000,
+ *   halfOpenTrials: 3,
+ *   errorFilter: (err) => err instanceof NotFoundError,
+ * });
+ * jwks.onOpen(() => log.warn('JWKS endpoint failing; serving cached keys'));
+ * const keys = await jwks.fire(jwksUrl);
+ * ```
+ */
+export function createCircuitBreaker<A extends unknown[], R>(
+  fn: (signal: AbortSignal, ...args: A) => R | Promise<R>,
+  options: CircuitBreakerOptions<A, R>,
+): CircuitBreaker<A, Awaited<R>>;
+/**
+ * Creates a named breaker without a bound `fn`, for {@link compose} and
+ * {@link CircuitBreaker.execute}; its `fire` rejects with `ConfigurationError`.
+ *
+ * @example
+ * ```ts
+ * const redisBreaker = createCircuitBreaker({ name: 'redis', timeoutMs: 50 });
+ * const v = await redisBreaker.execute((signal) => redis.get(key));
+ * ```
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions<[], never>): CircuitBreaker<[], never>;
+export function createCircuitBreaker<A extends unknown[], R>(
+  fnOrOptions: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | CircuitBreakerOptions<[], never>,
+  maybeOptions?: CircuitBreakerOptions<A, R>,
+): CircuitBreaker<A, Awaited<R>> | CircuitBreaker<[], never> {
+  if (typeof fnOrOptions !== 'function') return new CircuitBreaker<[], never>(undefined, fnOrOptions);
+  return new CircuitBreaker<A, Awaited<R>>(
+    fnOrOptions as (signal: AbortSignal, ...args: A) => Awaited<R> | Promise<Awaited<R>>,
+    maybeOptions as unknown as CircuitBreakerOptions<A, Awaited<R>>,
+  );
+}
