@@ -22,7 +22,7 @@ function registry(): Map<string, SupabaseClient<any, any, any>> {
  * never fails on Node 20 (no native WebSocket).
  *
  * @param config - `{ url, key, options? }`; `options` are supabase-js `createClient` options.
- * @throws {@link index.ConfigurationError | ConfigurationError} when the URL, key or options are invalid.
+ * @throws {@link ConfigurationError} when the URL, key or options are invalid.
  * @example
  * ```ts
  * import { getSupabaseClient } from 'supaguard/supabase';

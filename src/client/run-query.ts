@@ -99,10 +99,10 @@ export type DataOf<B> =
  * Resolves to the response's `data`.
  *
  * @param build - A query builder, or a function receiving the abort signal and returning one.
- * @throws {@link index.DatabaseTimeoutError | DatabaseTimeoutError} when `timeoutMs` passes (the request is aborted).
- * @throws {@link index.DeadlineExceededError | DeadlineExceededError} when the ambient deadline is the limit that passed, or is already spent.
- * @throws {@link index.AbortedError | AbortedError} when `options.signal` aborts.
- * @throws {@link index.DatabaseError | DatabaseError} for a PostgREST `{ error }` (with its `dbCode`, `details`, `hint`) or a failed request.
+ * @throws {@link DatabaseTimeoutError} when `timeoutMs` passes (the request is aborted).
+ * @throws {@link DeadlineExceededError} when the ambient deadline is the limit that passed, or is already spent.
+ * @throws {@link AbortedError} when `options.signal` aborts.
+ * @throws {@link DatabaseError} for a PostgREST `{ error }` (with its `dbCode`, `details`, `hint`) or a failed request.
  * @example
  * ```ts
  * const project = await runQuery(supabase.from('projects').select('*').eq('id', id).single(), {
