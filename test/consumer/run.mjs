@@ -44,6 +44,18 @@ const SMOKE = {
     const user = m.getUserClient({ url: 'https://consumer.supabase.co', key: 'sb_publishable_consumer' }, 'a.b.c');
     return client === same && typeof user.from === 'function' ? m.closeSupabaseClients().then(() => true) : false;
   })()`,
+  './redis': `m.keySlot('{user:1}:projects') === m.keySlot('user:1')`,
+  './postgres': `m.invalidationSql({ schema: 'supaguard' }).includes('supaguard')`,
+  './express': `typeof m.deadline(100) === 'function'`,
+  './fastify': `typeof m.supaguard === 'function' && m.toProblem(new Error('plain')) === undefined`,
+  './prometheus': `import('prom-client').then((prom) => {
+    const metrics = m.registerPrometheusMetrics({ registry: new prom.Registry() });
+    metrics.dispose();
+    return true;
+  })`,
+  './otel': `(() => { m.registerOpenTelemetry().dispose(); return true; })()`,
+  // Registers vitest suites, so it is only checked for being callable outside a test run.
+  './testing': `typeof m.runLayerConformance === 'function'`,
 };
 
 const ALLOWED_FILE = /^(dist\/.+|docs\/sql\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/;
@@ -84,7 +96,8 @@ function pack(into) {
   const bad = info.files.map((f) => f.path).filter((p) => !ALLOWED_FILE.test(p) || FORBIDDEN_FILE.test(p));
   if (bad.length > 0) throw new Error(`the tarball contains files users do not need:\n  ${bad.join('\n  ')}`);
   for (const [subpath, target] of Object.entries(pkg.exports)) {
-    const files = typeof target === 'string' ? [target] : [target.import.types, target.import.default, target.require.types, target.require.default];
+    const conditions = typeof target === 'string' ? [] : Object.values(target);
+    const files = typeof target === 'string' ? [target] : conditions.flatMap((c) => (typeof c === 'string' ? [c] : Object.values(c)));
     for (const file of files) {
       if (!info.files.some((f) => `./${f.path}` === file)) throw new Error(`exports["${subpath}"] points at ${file}, which is not in the tarball`);
     }
@@ -145,8 +158,15 @@ function writeProjects(workspace) {
   const cjs = join(workspace, 'cjs');
   mkdirSync(cjs);
   writeFileSync(join(cjs, 'package.json'), JSON.stringify({ name: 'consumer-cjs', private: true, type: 'commonjs' }));
-  const requires = subpaths.map((s, i) => `const ns${i} = require('${specifier(s)}');`).join('\n');
-  writeFileSync(join(cjs, 'index.js'), `'use strict';\n${requires}\n(async () => {\n${main({ code: checks((i) => `ns${i}`) })}})().catch((err) => { console.error(err); process.exit(1); });\n`);
+  // A subpath whose exports entry has no `require` condition is ESM-only: CommonJS
+  // consumers load it with import(), as they would have to.
+  const esmOnly = (subpath) => typeof pkg.exports[subpath] === 'object' && !pkg.exports[subpath].require;
+  const requires = subpaths
+    .map((s, i) => (esmOnly(s) ? '' : `const ns${i} = require('${specifier(s)}');`))
+    .filter(Boolean)
+    .join('\n');
+  const cjsNamespace = (i) => (esmOnly(subpaths[i]) ? `(await import('${specifier(subpaths[i])}'))` : `ns${i}`);
+  writeFileSync(join(cjs, 'index.js'), `'use strict';\n${requires}\n(async () => {\n${main({ code: checks(cjsNamespace) })}})().catch((err) => { console.error(err); process.exit(1); });\n`);
 
   // TypeScript: the namespaces are typed; smoke expressions index them as `any` only
   // where the generic fallback needs it, so the known calls are fully type-checked.
@@ -187,8 +207,8 @@ try {
 
   const projects = writeProjects(workspace);
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  // The four projects are independent: run them side by side.
-  await Promise.all([
+  // The four projects are independent: run them side by side, and report every failure.
+  const outcomes = await Promise.allSettled([
     shAsync(process.execPath, ['index.js'], projects.esm).then((out) => expectOk('ESM JavaScript', out)),
     shAsync(process.execPath, ['index.js'], projects.cjs).then((out) => expectOk('CommonJS JavaScript', out)),
     shAsync(process.execPath, [tsc, '-p', 'tsconfig.json'], projects.nodenext)
@@ -196,6 +216,9 @@ try {
       .then((out) => expectOk('TypeScript (NodeNext, type-checked and run)', out)),
     shAsync(process.execPath, [tsc, '-p', 'tsconfig.json'], projects.bundler).then(() => console.log('✓ TypeScript (Bundler): type-checks')),
   ]);
+  const failures = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason);
+  for (const failure of failures) console.error(`\n✗ ${failure instanceof Error ? failure.message : String(failure)}`);
+  if (failures.length > 0) throw new Error(`${failures.length} consumer project(s) failed`);
   console.log(`\nConsumer test passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } finally {
   if (keep) console.log(`workspace kept at ${workspace}`);
