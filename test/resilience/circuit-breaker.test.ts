@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CircuitOpenError,
@@ -119,6 +120,33 @@ describe('createCircuitBreaker — state machine (fake timers)', () => {
     await expect(Promise.all(trials)).resolves.toEqual(['a', 'b', 'c']);
     expect(b.state).toBe('closed');
     expect(closed).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes every transition on supaguard:breaker:state', async () => {
+    const events: unknown[] = [];
+    const onState = (m: unknown): void => void events.push(m);
+    subscribe('supaguard:breaker:state', onState);
+    try {
+      let healthy = false;
+      const b = breakerFor(
+        async () => {
+          if (!healthy) throw new Error('down');
+          return 1;
+        },
+        { name: 'channel', volumeThreshold: 1, resetTimeoutMs: 100 },
+      );
+      await b.fire().catch(() => undefined);
+      await vi.advanceTimersByTimeAsync(100);
+      healthy = true;
+      await b.fire();
+      expect(events).toEqual([
+        { name: 'channel', from: 'closed', to: 'open' },
+        { name: 'channel', from: 'open', to: 'half-open' },
+        { name: 'channel', from: 'half-open', to: 'closed' },
+      ]);
+    } finally {
+      unsubscribe('supaguard:breaker:state', onState);
+    }
   });
 
   it('reopens on a failed trial and half-opens again after the reset timeout', async () => {
