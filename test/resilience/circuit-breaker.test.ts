@@ -285,11 +285,12 @@ describe('createCircuitBreaker — deadline, registry, configuration', () => {
       timeoutMs: 10_000,
     });
     const started = performance.now();
-    const err = await withDeadline(30, () => b.fire()).catch((e: unknown) => e);
+    // 300 ms, not less: on a loaded machine the call must still start inside the budget.
+    const err = await withDeadline(300, () => b.fire()).catch((e: unknown) => e);
     expect(isDeadlineExceededError(err)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     await new Promise((r) => setTimeout(r, 5));
-    expect(b.stats().timeouts).toBe(1);
+    expect(b.stats()).toMatchObject({ calls: 1, timeouts: 1, failures: 1 });
   });
 
   it('lists live breakers in the registry, shares one clock, and forgets disposed ones', async () => {
