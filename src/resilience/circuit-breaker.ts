@@ -414,7 +414,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
       this.closeListeners.emit();
     }
-    publish(channels.breakerState, { name: this.name, from, to: this.currentState });
+    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
 }
 

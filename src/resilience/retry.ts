@@ -131,7 +131,8 @@ function sleep(ms: number, signal: AbortSignal | undefined, operation: string): 
       done();
       resolve();
     }, ms);
-    timer.unref();
+    // Not unref'd: the back-off IS the awaited work. An unref'd sleep let a script
+    // that awaits retry() exit in the middle of it (top-level await never settled).
     signal?.addEventListener('abort', onAbort, { once: true });
     deadline?.addEventListener('abort', onAbort, { once: true });
   });
