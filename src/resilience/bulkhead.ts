@@ -1,6 +1,8 @@
 import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type BulkheadRejectReason } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { Listeners, type Disposer } from './listeners.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
 /** Options for {@link createBulkhead}. */
@@ -89,6 +91,7 @@ export class Bulkhead implements ResiliencePolicy {
     if (this.running >= this.concurrency) await this.wait(callerSignal, budget.ms, budget.deadlineBound);
     else this.running++;
     this.admitted++;
+    this.occupancyChanged();
     // fn must see both the caller's abort and the deadline's; link them only when both exist.
     let linked: AbortController | undefined;
     const onUpstreamAbort = (event: Event): void => linked?.abort((event.target as AbortSignal).reason);
@@ -101,7 +104,7 @@ export class Bulkhead implements ResiliencePolicy {
       if (already !== undefined) linked.abort(already.reason);
     }
     try {
-      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? new AbortController().signal);
+      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? NEVER_ABORTED);
     } catch (err) {
       if (linked !== undefined && !linked.signal.aborted) linked.abort(err);
       throw err;
@@ -154,6 +157,7 @@ export class Bulkhead implements ResiliencePolicy {
       const onAbort = (): void => {
         waiter.leave();
         this.abandoned++;
+        this.occupancyChanged();
         reject(abortError(signal!, this.name));
       };
       const waiter: Waiter = {
@@ -171,6 +175,7 @@ export class Bulkhead implements ResiliencePolicy {
       if (waitMs !== Infinity) {
         timer = setTimeout(() => {
           waiter.leave();
+          this.occupancyChanged();
           const reason: BulkheadRejectReason = deadlineBound ? 'deadline' : 'queue-timeout';
           reject(this.rejection(reason, deadlineBound ? new DeadlineExceededError(this.name, 0) : undefined));
         }, waitMs);
@@ -178,6 +183,7 @@ export class Bulkhead implements ResiliencePolicy {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
+      this.occupancyChanged();
     });
   }
 
@@ -185,12 +191,18 @@ export class Bulkhead implements ResiliencePolicy {
     const next = this.waiters.values().next();
     if (next.done) this.running--;
     else next.value.grant();
+    this.occupancyChanged();
+  }
+
+  private occupancyChanged(): void {
+    if (channels.bulkheadQueue.hasSubscribers) channels.bulkheadQueue.publish({ name: this.name, active: this.running, queued: this.waiters.size });
   }
 
   private rejection(reason: BulkheadRejectReason, cause?: unknown): BulkheadRejectedError {
     this.rejected[reason]++;
     const error = new BulkheadRejectedError(reason, cause === undefined ? undefined : { cause });
     this.rejectListeners.emit(error);
+    publish(channels.bulkheadRejected, { name: this.name });
     return error;
   }
 }
