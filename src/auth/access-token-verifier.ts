@@ -166,7 +166,7 @@ export class AccessTokenVerifier {
   /**
    * Verifies `token` and returns its claims (deeply frozen, shared by cache hits).
    *
-   * @param token - The raw bearer token (without `Bearer `).
+   * @param token - The raw bearer token (without `Bearer `); empty, `null` or `undefined` is `E_TOKEN_MISSING`.
    * @param options - `signal` abandons a JWKS wait.
    * @throws {@link AuthError} — and nothing else — with a stable code: `E_TOKEN_MISSING`,
    *   `E_TOKEN_MALFORMED`, `E_TOKEN_EXPIRED`, `E_TOKEN_NOT_YET_VALID`, `E_TOKEN_SIGNATURE`,
@@ -176,7 +176,7 @@ export class AccessTokenVerifier {
    * const { sub, session_id } = await verifier.verify(token, { signal });
    * ```
    */
-  verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims> {
+  verify(token: string | null | undefined, options?: VerifyOptions): Promise<AccessTokenClaims> {
     if (typeof token !== 'string' || token === '') return Promise.reject(new TokenMissingError());
     if (token.length > this.maxTokenLength) {
       return Promise.reject(new TokenMalformedError(`The access token is longer than ${this.maxTokenLength} characters`));
