@@ -1,0 +1,101 @@
+import { InvalidIdentifierError } from '../errors.js';
+
+/**
+ * Key composition for the authorization cache. Every part is escaped so no id
+ * can produce another id's key, and the user id is a Redis Cluster hash tag,
+ * so a user's entries and the user's invalidation stamp share one slot.
+ *
+ * @module
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NEEDS_ESCAPE = /[%:{}\s]/;
+const MAX_PART_LENGTH = 256;
+
+/** Which identifier a validator is looking at. */
+export type IdentifierField = 'userId' | 'resourceId';
+
+/** Decides whether an identifier is acceptable; the default accepts UUIDs only. */
+export type IdentifierValidator = (id: string, field: IdentifierField) => boolean;
+
+/**
+ * True for an RFC 4122-shaped UUID (any version, case-insensitive).
+ *
+ * @example
+ * ```ts
+ * isUuid('3f0c1f9e-8c8a-4c1e-9a59-0c6f1d2b7e11'); // true
+ * ```
+ */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && value.length === 36 && UUID.test(value);
+}
+
+/**
+ * Escapes the delimiters a key uses (`%`, `:`, `{`, `}` and whitespace) as
+ * percent sequences, so composed keys are injective.
+ *
+ * @example
+ * ```ts
+ * escapeKeyPart('a:b'); // 'a%3Ab'
+ * ```
+ */
+export function escapeKeyPart(part: string): string {
+  if (!NEEDS_ESCAPE.test(part)) return part;
+  return part.replace(/[%:{}\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/**
+ * Checks one identifier with `validator` and the length limit.
+ *
+ * @throws {@link InvalidIdentifierError} (`E_INVALID_ID`) naming the field, never echoing the value.
+ * @example
+ * ```ts
+ * assertIdentifier(req.params.id, 'resourceId', isUuid);
+ * ```
+ */
+export function assertIdentifier(id: unknown, field: IdentifierField, validator: IdentifierValidator): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_PART_LENGTH) throw new InvalidIdentifierError(field);
+  let ok: boolean;
+  try {
+    ok = validator(id, field);
+  } catch (err) {
+    throw new InvalidIdentifierError(field, { cause: err });
+  }
+  if (!ok) throw new InvalidIdentifierError(field);
+}
+
+/**
+ * Checks an action name: a non-empty string of at most 256 characters.
+ *
+ * @throws {@link InvalidIdentifierError} with field `action`.
+ * @example
+ * ```ts
+ * assertAction('read');
+ * ```
+ */
+export function assertAction(action: unknown): asserts action is string {
+  if (typeof action !== 'string' || action.length === 0 || action.length > MAX_PART_LENGTH) throw new InvalidIdentifierError('action');
+}
+
+/**
+ * The cache key of one decision: `authz:{<userId>}:<resourceId>:<action>`.
+ *
+ * @example
+ * ```ts
+ * authorizationKey(userId, projectId, 'read'); // 'authz:{…}:…:read'
+ * ```
+ */
+export function authorizationKey(userId: string, resourceId: string, action: string): string {
+  return `authz:{${escapeKeyPart(userId)}}:${escapeKeyPart(resourceId)}:${escapeKeyPart(action)}`;
+}
+
+/** Scope of every decision of one user (carries the user's hash tag). @example `userScope(id)` */
+export const userScope = (userId: string): string => `u:{${escapeKeyPart(userId)}}`;
+/** Scope of every decision about one resource. @example `resourceScope(id)` */
+export const resourceScope = (resourceId: string): string => `r:${escapeKeyPart(resourceId)}`;
+/** Scope of every decision carrying a tag (a team, say). @example `tagScope('team-7')` */
+export const tagScope = (tag: string): string => `t:${escapeKeyPart(tag)}`;
+/** Key under which a remote layer keeps a scope's invalidation stamp. @example `stampKey(userScope(id))` */
+export const stampKey = (scope: string): string => `stamp:${scope}`;
+/** The scope every entry belongs to; stamping it invalidates the whole cache. */
+export const GLOBAL_SCOPE = '*';

@@ -1,0 +1,225 @@
+import type { CacheEvents, LayerStatsSnapshot } from './cache-events.js';
+import { GLOBAL_SCOPE, stampKey } from './keys.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import type { StampRegistry } from './stamp-registry.js';
+import type { CacheEntry, CacheLayer } from './types.js';
+import { compareVersions, isVersion, type VersionClock } from './version.js';
+
+/** One thing to read: its cache key, the scopes known before reading, and the loader's request. */
+export interface ReadItem<R> {
+  readonly key: string;
+  /** Invalidation scopes of the key (e.g. its user and resource); their stamps are read with the entry. */
+  readonly scopes: readonly string[];
+  readonly request: R;
+}
+
+/** An entry found in a layer. */
+export interface Found<V> {
+  readonly entry: CacheEntry<V>;
+  readonly layer: string;
+}
+
+/** Outcome of reading a batch through the layers. */
+export interface ReadResult<V> {
+  /** Index → fresh entry. */
+  readonly fresh: Map<number, Found<V>>;
+  /** Index → stale entry within grace (a fallback if the loader fails). */
+  readonly stale: Map<number, Found<V>>;
+  /** Indexes no layer could answer, in order. */
+  readonly pending: number[];
+}
+
+interface LayerCounters {
+  hits: number;
+  misses: number;
+  errors: number;
+  readonly latency: LatencyRecorder;
+}
+
+/**
+ * Walks the layers for a batch: one multi-get per layer (remote layers also
+ * fetch the scope stamps in the same call), judges entries against stamps and
+ * consistency tokens, and backfills upper layers with the remaining lifetime.
+ * Internal to the layered cache.
+ *
+ * @example
+ * ```ts
+ * const reader = new LayerReader(layers, stamps, clock, events);
+ * const { fresh, pending } = await reader.read(items, undefined);
+ * ```
+ */
+export class LayerReader<V> {
+  private readonly counters: LayerCounters[];
+
+  constructor(
+    private readonly layers: ReadonlyArray<CacheLayer<V>>,
+    private readonly stamps: StampRegistry,
+    private readonly clock: VersionClock,
+    private readonly events: CacheEvents,
+  ) {
+    this.counters = layers.map(() => ({ hits: 0, misses: 0, errors: 0, latency: new LatencyRecorder() }));
+  }
+
+  /** Counts a hit answered by the engine's synchronous L1 fast path. */
+  recordLocalHit(layerIndex: number): void {
+    const counters = this.counters[layerIndex];
+    if (counters) counters.hits++;
+  }
+
+  /** Reads `items` through every layer, fastest first. */
+  async read<R>(items: ReadonlyArray<ReadItem<R>>, minVersion: string | undefined): Promise<ReadResult<V>> {
+    const fresh = new Map<number, Found<V>>();
+    const stale = new Map<number, Found<V>>();
+    let pending = items.map((_, i) => i);
+    for (let li = 0; li < this.layers.length && pending.length > 0; li++) {
+      const layer = this.layers[li] as CacheLayer<V>;
+      const counters = this.counters[li] as LayerCounters;
+      const batch = pending.map((i) => items[i] as ReadItem<R>);
+      let entries: Array<CacheEntry<V> | undefined>;
+      const started = performance.now();
+      try {
+        entries = await this.readLayer(layer, batch);
+        counters.latency.record(performance.now() - started);
+      } catch (err) {
+        // A failing layer is skipped: the read degrades to the next layer or the loader.
+        counters.errors++;
+        this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
+        continue;
+      }
+      const now = Date.now();
+      const next: number[] = [];
+      pending.forEach((index, j) => {
+        const key = (items[index] as ReadItem<R>).key;
+        const entry = entries[j];
+        const verdict = entry === undefined ? undefined : this.judge(entry, key, minVersion, now);
+        if (verdict === 'fresh') {
+          counters.hits++;
+          fresh.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
+          if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
+          if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
+          return;
+        }
+        counters.misses++;
+        if (verdict === 'stale' && !stale.has(index)) stale.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
+        if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
+        next.push(index);
+      });
+      pending = next;
+    }
+    return { fresh, stale, pending };
+  }
+
+  /** Writes `entry` to the first `upTo` layers for its remaining lifetime; failures are reported, not thrown. */
+  async writeAll(key: string, entry: CacheEntry<V>, upTo: number): Promise<void> {
+    const ttl = entry.staleUntil - Date.now();
+    if (ttl <= 0) return;
+    const writes: Array<Promise<void>> = [];
+    for (let li = 0; li < upTo; li++) {
+      const layer = this.layers[li] as CacheLayer<V>;
+      writes.push(
+        layer.set(key, entry, ttl).catch((err: unknown) => {
+          (this.counters[li] as LayerCounters).errors++;
+          this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
+        }),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /** Deletes `keys` and writes scope stamps in every remote layer; resolves to the failures. */
+  async stampRemote(keys: readonly string[], stampKeys: readonly string[], version: string, ttlMs: number): Promise<unknown[]> {
+    const now = Date.now();
+    const stamp = { value: version, createdAt: now, expiresAt: now + ttlMs, staleUntil: now + ttlMs, version, tags: [] } as unknown as CacheEntry<V>;
+    const failures: unknown[] = [];
+    await Promise.all(
+      this.layers
+        .filter((layer) => layer.kind === 'remote')
+        .flatMap((layer) => [
+          keys.length > 0 ? layer.deleteMany(keys) : Promise.resolve(),
+          ...stampKeys.map((key) => layer.set(key, stamp, ttlMs)),
+        ])
+        .map((p) =>
+          p.catch((err: unknown) => {
+            failures.push(err);
+            this.events.emit('error', { error: err, phase: 'layer' });
+          }),
+        ),
+    );
+    return failures;
+  }
+
+  /** Drops `keys` (or everything, with `clear`) from the local layers. */
+  dropLocal(keys: readonly string[], clear: boolean): void {
+    for (const layer of this.layers) {
+      if (layer.kind !== 'local') continue;
+      const done = clear ? layer.clear() : keys.length > 0 ? layer.deleteMany(keys) : undefined;
+      done?.catch((err: unknown) => this.events.emit('error', { error: err, phase: 'layer', layer: layer.name }));
+    }
+  }
+
+  /** Figures per layer. */
+  layerStats(): LayerStatsSnapshot[] {
+    return this.layers.map((layer, li) => {
+      const c = this.counters[li] as LayerCounters;
+      const breaker = layer.stats?.().breaker;
+      return {
+        name: layer.name,
+        kind: layer.kind,
+        hits: c.hits,
+        misses: c.misses,
+        errors: c.errors,
+        hitRatio: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses),
+        ...c.latency.summary(),
+        ...(breaker ? { breaker } : {}),
+      };
+    });
+  }
+
+  private judge(entry: CacheEntry<V>, key: string, minVersion: string | undefined, now: number): 'fresh' | 'stale' | undefined {
+    if (entry.staleUntil <= now && entry.expiresAt <= now) return undefined;
+    if (!this.stamps.isValid(entry, key)) return undefined;
+    if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
+    return entry.expiresAt > now ? 'fresh' : 'stale';
+  }
+
+  private async readLayer<R>(layer: CacheLayer<V>, batch: ReadonlyArray<ReadItem<R>>): Promise<Array<CacheEntry<V> | undefined>> {
+    if (layer.kind === 'local') {
+      const peek = layer.peek?.bind(layer);
+      return peek ? batch.map((item) => peek(item.key)) : layer.getMany(batch.map((item) => item.key));
+    }
+    // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
+    const scopes = new Set<string>([GLOBAL_SCOPE]);
+    for (const item of batch) for (const scope of item.scopes) scopes.add(scope);
+    const scopeList = [...scopes];
+    const got = await layer.getMany([...batch.map((item) => item.key), ...scopeList.map(stampKey)]);
+    this.recordStamps(scopeList, got.slice(batch.length));
+    const entries = got.slice(0, batch.length);
+    const extra = new Set<string>();
+    for (const entry of entries) for (const tag of entry?.tags ?? []) if (!scopes.has(tag)) extra.add(tag);
+    if (extra.size > 0) {
+      // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
+      const tagList = [...extra];
+      this.recordStamps(tagList, await layer.getMany(tagList.map(stampKey)));
+    }
+    return entries;
+  }
+
+  private recordStamps(scopes: readonly string[], stamps: ReadonlyArray<CacheEntry<V> | undefined>): void {
+    scopes.forEach((scope, j) => {
+      const value = stamps[j]?.value as unknown;
+      if (!isVersion(value)) return;
+      this.clock.observe(value);
+      this.stamps.record(scope, value);
+    });
+  }
+
+  private backfill(layerIndex: number, key: string, entry: CacheEntry<V>, now: number): void {
+    // Upper layers get the entry's remaining lifetime, never a fresh TTL.
+    const ttl = entry.staleUntil - now;
+    if (ttl <= 0) return;
+    for (let li = 0; li < layerIndex; li++) {
+      const layer = this.layers[li] as CacheLayer<V>;
+      layer.set(key, entry, ttl).catch((err: unknown) => this.events.emit('error', { error: err, phase: 'layer', layer: layer.name }));
+    }
+  }
+}

@@ -1,0 +1,431 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
+import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { awaitUnlessAborted } from './bounded-call.js';
+import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
+import { GLOBAL_SCOPE, stampKey } from './keys.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import { LayerReader, type ReadItem } from './layer-reader.js';
+import { SingleFlight } from './single-flight.js';
+import { StampRegistry } from './stamp-registry.js';
+import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage } from './types.js';
+import { compareVersions, createVersionClock, isVersion, type VersionClock } from './version.js';
+
+export type { ReadItem } from './layer-reader.js';
+
+/** What a loader may resolve to: values in request order, optionally with the version they were read at. */
+export type LoaderResult<V> = readonly V[] | { readonly values: readonly V[]; readonly version?: string };
+
+/** Options of {@link createLayeredCache}. */
+export interface LayeredCacheOptions<V, R> {
+  /** Layers, fastest first (e.g. `[memoryLayer(…), redisLayer(…)]`). May be empty. */
+  layers: ReadonlyArray<CacheLayer<V>>;
+  /** Loads the values of a batch of misses, in request order. Runs under the deadline and a breaker. */
+  loader: (requests: readonly R[], context: { readonly signal: AbortSignal }) => Promise<LoaderResult<V>>;
+  /** Time-to-live of a value. */
+  ttlMs: number;
+  /** Per-value TTL (e.g. shorter for negative answers). @default () => ttlMs */
+  ttlFor?: (value: V) => number;
+  /** Extra invalidation scopes carried by a value (e.g. its tags). */
+  scopesOf?: (value: V) => readonly string[];
+  /** How long after expiry a value may still be served when the loader fails. @default 0 */
+  graceMs?: number;
+  /** Reload in the background when a hit is this close to expiry. @default 0 (off) */
+  refreshAheadMs?: number;
+  /** TTL jitter as a fraction (0.1 = ±10 %). @default 0.1 */
+  jitter?: number;
+  /** The loader's own time limit; the ambient deadline may shorten it. @default 5000 */
+  loaderTimeoutMs?: number;
+  /** Breaker around the loader (`createCircuitBreaker`). @default { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 5000 } */
+  loaderBreaker?: LoaderBreakerOptions;
+  /** Cross-instance invalidation. */
+  bus?: InvalidationBus;
+  /** Version source. @default createVersionClock() */
+  clock?: VersionClock;
+  /** Name used in errors and breaker names. @default 'cache' */
+  name?: string;
+}
+
+/** Breaker settings for the loader; its name and timeout come from the cache. */
+export type LoaderBreakerOptions = Omit<CircuitBreakerOptions<[], unknown>, 'name' | 'timeoutMs' | 'fallback'>;
+
+/** Per-read options. */
+export interface ReadOptions {
+  /** Aborts this caller's wait (a shared load keeps running for others). */
+  signal?: AbortSignal | undefined;
+  /** Minimum version (decoded consistency token): older entries are skipped. */
+  minVersion?: string | undefined;
+}
+
+/** What to invalidate. */
+export interface InvalidateTarget {
+  keys?: readonly string[];
+  scopes?: readonly string[];
+}
+
+/**
+ * The generic layered cache: L1 → L2 → … → loader, with backfill, single-flight,
+ * jitter, grace, refresh-ahead, scope stamps and a bus. `createAuthorizationCache`
+ * is built on it.
+ */
+export interface LayeredCache<V, R> {
+  /** This instance's id (the bus origin). */
+  readonly id: string;
+  /** The value for `item`, from the first layer holding a usable entry, else from the loader. */
+  get(item: ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /** Values for many items: one multi-get per layer and one loader call for all misses. */
+  getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
+  /** A fresh value from the first local layer, synchronously, or `undefined`. */
+  peek(key: string, minVersion?: string): V | undefined;
+  /** Writes `value` to every layer and tells other instances to drop their copy. */
+  set(item: ReadItem<R>, value: V): Promise<void>;
+  /** Writes `value` to every layer without publishing (warming). */
+  prime(item: ReadItem<R>, value: V): Promise<void>;
+  /** Invalidates keys and scopes everywhere, without scanning any layer. */
+  invalidate(target: InvalidateTarget): Promise<void>;
+  /** Invalidates everything (one stamp, O(1) in every layer). */
+  clear(): Promise<void>;
+  /** Adds an event listener; returns its disposer. */
+  on<E extends CacheEventName>(event: E, listener: (payload: CacheEventMap[E]) => void): () => void;
+  /** Hit ratios, loader figures, latency percentiles, breaker states. */
+  stats(): CacheStats;
+  /** Unsubscribes from the bus and releases layer listeners. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the generic layered cache.
+ *
+ * @throws {@link ConfigurationError} for a missing loader or a bad TTL.
+ * @example
+ * ```ts
+ * const cache = createLayeredCache<Profile, string>({
+ *   layers: [memoryLayer({ max: 10_000, ttlMs: 60_000 })],
+ *   loader: (ids) => db.profiles(ids),
+ *   ttlMs: 60_000,
+ * });
+ * const profile = await cache.get({ key: `profile:${id}`, scopes: [], request: id });
+ * ```
+ */
+export function createLayeredCache<V, R = string>(options: LayeredCacheOptions<V, R>): LayeredCache<V, R> {
+  return new LayeredCacheEngine(options);
+}
+
+const positive = (value: number | undefined, field: string, fallback: number): number => {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(field, 'must be a finite number >= 0');
+  return v;
+};
+
+class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
+  readonly id = randomUUID();
+  private readonly layers: ReadonlyArray<CacheLayer<V>>;
+  private readonly l1: CacheLayer<V> | undefined;
+  private readonly events = new CacheEvents();
+  private readonly flights = new SingleFlight<CacheEntry<V>>();
+  private readonly clock: VersionClock;
+  private readonly stamps: StampRegistry;
+  private readonly reader: LayerReader<V>;
+  private readonly loaderBreaker: CircuitBreaker<[], unknown>;
+  private readonly loaderLatency = new LatencyRecorder();
+  private readonly ttlMs: number;
+  private readonly graceMs: number;
+  private readonly refreshAheadMs: number;
+  private readonly jitter: number;
+  private readonly loaderTimeoutMs: number;
+  private readonly stampTtlMs: number;
+  private readonly name: string;
+  private readonly unsubscribe: (() => void) | undefined;
+  private counters = { hits: 0, misses: 0, loaderCalls: 0, loaderKeys: 0, loaderErrors: 0, staleServed: 0, refreshes: 0 };
+
+  constructor(private readonly options: LayeredCacheOptions<V, R>) {
+    if (typeof options.loader !== 'function') throw new ConfigurationError('loader', 'must be a function');
+    if (!Array.isArray(options.layers)) throw new ConfigurationError('layers', 'must be an array of cache layers');
+    this.layers = options.layers;
+    this.l1 = this.layers[0]?.kind === 'local' && typeof this.layers[0].peek === 'function' ? this.layers[0] : undefined;
+    this.ttlMs = positive(options.ttlMs, 'ttlMs', NaN);
+    this.graceMs = positive(options.graceMs, 'graceMs', 0);
+    this.refreshAheadMs = positive(options.refreshAheadMs, 'refreshAheadMs', 0);
+    this.jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
+    this.loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
+    this.name = options.name ?? 'cache';
+    this.clock = options.clock ?? createVersionClock();
+    // The loader breaker is the resilience module's, so it shows up in listCircuitBreakers() for metrics.
+    this.loaderBreaker = createCircuitBreaker(() => undefined, {
+      volumeThreshold: 5,
+      errorThresholdPercentage: 50,
+      resetTimeoutMs: 5_000,
+      ...options.loaderBreaker,
+      name: `${options.name ?? 'cache'}.loader`,
+      timeoutMs: this.loaderTimeoutMs,
+    });
+    // Stamps must outlive every entry written before them (loads may start a loader-timeout before they write).
+    this.stampTtlMs = Math.ceil(this.ttlMs * (1 + this.jitter) + this.graceMs + this.loaderTimeoutMs + 60_000);
+    this.stamps = new StampRegistry(this.stampTtlMs);
+    this.reader = new LayerReader(this.layers, this.stamps, this.clock, this.events);
+    this.unsubscribe = options.bus?.subscribe({
+      onMessage: (message) => this.onBusMessage(message),
+      onReconnect: () => this.onBusReconnect(),
+    });
+  }
+
+  get(item: ReadItem<R>, options?: ReadOptions): Promise<V> {
+    const l1 = this.l1;
+    if (l1 !== undefined && options?.minVersion === undefined) {
+      const entry = l1.peek?.(item.key);
+      if (entry !== undefined) {
+        const now = Date.now();
+        if (entry.expiresAt > now && this.stamps.isValid(entry, item.key)) {
+          this.counters.hits++;
+          this.reader.recordLocalHit(0);
+          if (this.events.active > 0) this.events.emit('hit', { key: item.key, layer: l1.name });
+          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(item);
+          return Promise.resolve(entry.value);
+        }
+      }
+    }
+    return this.getMany([item], options).then((values) => values[0] as V);
+  }
+
+  peek(key: string, minVersion?: string): V | undefined {
+    const entry = this.l1?.peek?.(key);
+    if (entry === undefined || entry.expiresAt <= Date.now() || !this.stamps.isValid(entry, key)) return undefined;
+    if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
+    return entry.value;
+  }
+
+  async getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]> {
+    const minVersion = options?.minVersion;
+    if (minVersion !== undefined) this.clock.observe(minVersion);
+    const result = await this.reader.read(items, minVersion);
+    const now = Date.now();
+    for (const [index, found] of result.fresh) {
+      const item = items[index] as ReadItem<R>;
+      this.counters.hits++;
+      if (found.entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(item);
+    }
+    const values = new Array<V>(items.length);
+    for (const [index, found] of result.fresh) values[index] = found.entry.value;
+    if (result.pending.length === 0) return values;
+
+    this.counters.misses += result.pending.length;
+    const waits = this.joinOrLoad(items, result.pending, minVersion);
+    await Promise.all(
+      result.pending.map(async (index, j) => {
+        const item = items[index] as ReadItem<R>;
+        try {
+          values[index] = (await awaitUnlessAborted(waits[j] as Promise<CacheEntry<V>>, options?.signal, `${this.name}.get`)).value;
+        } catch (err) {
+          const stale = result.stale.get(index);
+          if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
+          this.counters.staleServed++;
+          this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
+          values[index] = stale.entry.value;
+        }
+      }),
+    );
+    return values;
+  }
+
+  async set(item: ReadItem<R>, value: V): Promise<void> {
+    // The stamp is older than the new entry but newer than any load in flight, so a late load cannot overwrite it.
+    const stamp = this.clock.now();
+    this.stamps.recordKey(item.key, stamp);
+    this.flights.forget(item.key);
+    await this.write(item, this.buildEntry(item, value, this.clock.now(), Date.now()), 'set');
+    await this.publish({ origin: this.id, version: stamp, keys: [item.key] });
+  }
+
+  async prime(item: ReadItem<R>, value: V): Promise<void> {
+    await this.write(item, this.buildEntry(item, value, this.clock.now(), Date.now()), 'warm');
+  }
+
+  async invalidate(target: InvalidateTarget): Promise<void> {
+    const keys = [...(target.keys ?? [])];
+    const scopes = [...(target.scopes ?? [])];
+    if (keys.length === 0 && scopes.length === 0) return;
+    const version = this.clock.now();
+    this.applyLocally(keys, scopes, false, version);
+    this.events.emit('invalidate', { keys, scopes, clear: false, source: 'local', version });
+    const failures = await this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs);
+    await this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) });
+    if (failures[0] !== undefined) throw failures[0];
+  }
+
+  async clear(): Promise<void> {
+    const version = this.clock.now();
+    this.applyLocally([], [], true, version);
+    this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'local', version });
+    const failures = await this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs);
+    await this.publish({ origin: this.id, version, clear: true });
+    if (failures[0] !== undefined) throw failures[0];
+  }
+
+  on<E extends CacheEventName>(event: E, listener: (payload: CacheEventMap[E]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  stats(): CacheStats {
+    const { hits, misses } = this.counters;
+    return {
+      layers: this.reader.layerStats(),
+      hits,
+      misses,
+      hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
+      loader: {
+        ...this.loaderLatency.summary(),
+        calls: this.counters.loaderCalls,
+        keys: this.counters.loaderKeys,
+        errors: this.counters.loaderErrors,
+        breaker: this.loaderBreaker.state,
+      },
+      staleServed: this.counters.staleServed,
+      refreshes: this.counters.refreshes,
+      inFlight: this.flights.size,
+      stamps: this.stamps.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.flights.forgetAll();
+    this.loaderBreaker.dispose();
+    await Promise.all(this.layers.map((layer) => layer.close?.()));
+  }
+
+  /** One promise per pending index: joins a usable in-flight load or starts one batched load. */
+  private joinOrLoad(items: ReadonlyArray<ReadItem<R>>, pending: readonly number[], minVersion: string | undefined): Array<Promise<CacheEntry<V>>> {
+    const waits: Array<Promise<CacheEntry<V>>> = [];
+    const batch: Array<ReadItem<R>> = [];
+    const batchIndex = new Map<string, number>();
+    for (const index of pending) {
+      const item = items[index] as ReadItem<R>;
+      const flight = this.flights.get(item.key);
+      const joinable =
+        flight !== undefined &&
+        this.stamps.allows(flight.version, item.key, item.scopes) &&
+        (minVersion === undefined || compareVersions(flight.version, minVersion) >= 0);
+      if (joinable) {
+        waits.push(flight.promise);
+        continue;
+      }
+      if (!batchIndex.has(item.key)) {
+        batchIndex.set(item.key, batch.length);
+        batch.push(item);
+      }
+      waits.push(undefined as unknown as Promise<CacheEntry<V>>);
+    }
+    if (batch.length > 0) {
+      const version = this.clock.now();
+      const loaded = this.load(batch, version);
+      const perKey = batch.map((item, j) => this.flights.track(item.key, version, loaded.then((entries) => entries[j] as CacheEntry<V>)).promise);
+      pending.forEach((index, j) => {
+        if (waits[j] === undefined) waits[j] = perKey[batchIndex.get((items[index] as ReadItem<R>).key) as number] as Promise<CacheEntry<V>>;
+      });
+    }
+    return waits;
+  }
+
+  /** Runs the loader for `batch` under the deadline and the breaker, then writes every layer. */
+  private async load(batch: ReadonlyArray<ReadItem<R>>, version: string): Promise<Array<CacheEntry<V>>> {
+    const createdAt = Date.now();
+    this.counters.loaderCalls++;
+    this.counters.loaderKeys += batch.length;
+    const started = performance.now();
+    let values: readonly V[];
+    let entryVersion = version;
+    try {
+      const requests = batch.map((item) => item.request);
+      // The breaker bounds the call by min(loaderTimeoutMs, remaining deadline) and aborts its signal.
+      const result = await this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal }));
+      values = Array.isArray(result) ? result : (result as { values: readonly V[] }).values;
+      const loadedVersion = Array.isArray(result) ? undefined : (result as { version?: string }).version;
+      if (!Array.isArray(values) || values.length !== batch.length) {
+        throw new LoaderError(`The loader returned ${Array.isArray(values) ? values.length : 'no'} values for ${batch.length} requests`);
+      }
+      if (loadedVersion !== undefined && isVersion(loadedVersion)) {
+        this.clock.observe(loadedVersion);
+        entryVersion = loadedVersion;
+      }
+    } catch (err) {
+      this.counters.loaderErrors++;
+      this.events.emit('error', { error: err, phase: 'loader' });
+      throw err;
+    } finally {
+      this.loaderLatency.record(performance.now() - started);
+    }
+    const entries = batch.map((item, j) => this.buildEntry(item, values[j] as V, entryVersion, createdAt));
+    await Promise.all(entries.map((entry, j) => this.write(batch[j] as ReadItem<R>, entry, 'loader')));
+    return entries;
+  }
+
+  private buildEntry(item: ReadItem<R>, value: V, version: string, createdAt: number): CacheEntry<V> {
+    const base = this.options.ttlFor ? this.options.ttlFor(value) : this.ttlMs;
+    const ttl = Math.max(1, Math.round(base * (1 + (Math.random() * 2 - 1) * this.jitter)));
+    const extra = this.options.scopesOf?.(value) ?? [];
+    const expiresAt = createdAt + ttl;
+    return { value, createdAt, expiresAt, staleUntil: expiresAt + this.graceMs, version, tags: extra.length ? [...item.scopes, ...extra] : item.scopes };
+  }
+
+  /** Writes to every layer unless an invalidation overtook the read that produced `entry`. */
+  private async write(item: ReadItem<R>, entry: CacheEntry<V>, source: 'loader' | 'set' | 'warm'): Promise<void> {
+    if (!this.stamps.isValid(entry, item.key)) return;
+    await this.reader.writeAll(item.key, entry, this.layers.length);
+    if (this.events.active > 0) this.events.emit('set', { key: item.key, source });
+  }
+
+  private refreshAhead(item: ReadItem<R>): void {
+    if (this.refreshAheadMs === 0 || this.flights.get(item.key) !== undefined) return;
+    this.counters.refreshes++;
+    const version = this.clock.now();
+    const loading = this.load([item], version).then((entries) => entries[0] as CacheEntry<V>);
+    this.flights.track(item.key, version, loading);
+    loading.catch((err: unknown) => this.events.emit('error', { error: err, phase: 'refresh' }));
+  }
+
+  private loaderFailure(err: unknown): unknown {
+    if (isAbortedError(err) || (isSupaguardError(err) && err.code === 'E_LOADER')) return err;
+    const code = isSupaguardError(err) ? ` (${err.code})` : '';
+    return new LoaderError(`The ${this.name} loader failed${code} and no value within grace was cached`, { cause: err });
+  }
+
+  private applyLocally(keys: readonly string[], scopes: readonly string[], clear: boolean, version: string): void {
+    for (const key of keys) {
+      this.stamps.recordKey(key, version);
+      this.flights.forget(key);
+    }
+    for (const scope of scopes) this.stamps.record(scope, version);
+    if (clear) {
+      this.stamps.record(GLOBAL_SCOPE, version);
+      this.flights.forgetAll();
+    }
+    this.reader.dropLocal(keys, clear);
+  }
+
+  private async publish(message: InvalidationMessage): Promise<void> {
+    if (!this.options.bus) return;
+    try {
+      await this.options.bus.publish(message);
+    } catch (err) {
+      this.events.emit('error', { error: err, phase: 'bus' });
+    }
+  }
+
+  private onBusMessage(message: InvalidationMessage): void {
+    if (message.origin === this.id || !isVersion(message.version)) return;
+    this.clock.observe(message.version);
+    const keys = (message.keys ?? []).filter((k) => typeof k === 'string');
+    const scopes = (message.scopes ?? []).filter((s) => typeof s === 'string');
+    const clear = message.clear === true;
+    this.applyLocally(keys, scopes, clear, message.version);
+    this.events.emit('invalidate', { keys, scopes, clear, source: 'bus', version: message.version });
+  }
+
+  private onBusReconnect(): void {
+    // Messages published while we were disconnected are lost: drop everything this process holds.
+    const version = this.clock.now();
+    this.flights.forgetAll();
+    this.reader.dropLocal([], true);
+    this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'reconnect', version });
+  }
+}

@@ -1,0 +1,93 @@
+import { LRUCache } from 'lru-cache';
+import { ConfigurationError } from '../errors.js';
+import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
+
+/** Options of {@link memoryLayer}. */
+export interface MemoryLayerOptions {
+  /** Most entries kept (least recently used ones are evicted). @default 10000 */
+  max?: number;
+  /** Upper bound on how long an entry stays in memory; the cache passes each entry's own remaining lifetime. @default Infinity */
+  ttlMs?: number;
+  /** Layer name in stats and events. @default 'memory' */
+  name?: string;
+}
+
+/**
+ * L1: an in-process LRU (lru-cache 11) holding entries as objects, never
+ * serialised, with a synchronous `peek` for the hot path.
+ *
+ * @example
+ * ```ts
+ * const l1 = new MemoryLayer({ max: 50_000, ttlMs: 60_000 });
+ * ```
+ */
+export class MemoryLayer<V = unknown> implements CacheLayer<V> {
+  readonly name: string;
+  readonly kind = 'local' as const;
+  private readonly lru: LRUCache<string, CacheEntry<V>>;
+  private readonly maxTtlMs: number;
+
+  constructor(options: MemoryLayerOptions = {}) {
+    const max = options.max ?? 10_000;
+    if (!Number.isInteger(max) || max < 1) throw new ConfigurationError('max', 'must be an integer >= 1');
+    const ttl = options.ttlMs ?? Infinity;
+    if (typeof ttl !== 'number' || !(ttl > 0)) throw new ConfigurationError('ttlMs', 'must be a number of milliseconds > 0');
+    this.maxTtlMs = ttl;
+    this.name = options.name ?? 'memory';
+    // Expiry is checked against each entry's own timestamps; lru-cache's ttl only frees memory.
+    this.lru = new LRUCache<string, CacheEntry<V>>({ max, ttl: 1, ttlAutopurge: false, allowStale: false, updateAgeOnGet: false });
+  }
+
+  peek(key: string): CacheEntry<V> | undefined {
+    return this.lru.get(key);
+  }
+
+  get(key: string): Promise<CacheEntry<V> | undefined> {
+    return Promise.resolve(this.lru.get(key));
+  }
+
+  getMany(keys: readonly string[]): Promise<Array<CacheEntry<V> | undefined>> {
+    return Promise.resolve(keys.map((key) => this.lru.get(key)));
+  }
+
+  set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
+    const ttl = Math.min(ttlMs, this.maxTtlMs);
+    if (ttl > 0) this.lru.set(key, entry, { ttl: Math.ceil(ttl) });
+    else this.lru.delete(key);
+    return Promise.resolve();
+  }
+
+  delete(key: string): Promise<void> {
+    this.lru.delete(key);
+    return Promise.resolve();
+  }
+
+  deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.lru.delete(key);
+    return Promise.resolve();
+  }
+
+  clear(prefix?: string): Promise<void> {
+    if (prefix === undefined || prefix === '') this.lru.clear();
+    else for (const key of [...this.lru.keys()]) if (key.startsWith(prefix)) this.lru.delete(key);
+    return Promise.resolve();
+  }
+
+  stats(): CacheLayerStats {
+    return { size: this.lru.size };
+  }
+}
+
+/**
+ * Creates an L1 memory layer.
+ *
+ * @param options - `max` entries (default 10,000) and an optional `ttlMs` cap.
+ * @throws {@link ConfigurationError} for a bad `max` or `ttlMs`.
+ * @example
+ * ```ts
+ * const authz = createAuthorizationCache({ layers: [memoryLayer({ max: 50_000, ttlMs: 60_000 })], loader, ttlMs: 60_000 });
+ * ```
+ */
+export function memoryLayer<V = unknown>(options?: MemoryLayerOptions): MemoryLayer<V> {
+  return new MemoryLayer<V>(options);
+}

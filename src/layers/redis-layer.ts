@@ -1,0 +1,206 @@
+import type { Cluster, Redis } from 'ioredis';
+import { CircuitOpenError, ConfigurationError, isSupaguardError } from '../errors.js';
+import { boundedCall } from '../cache/bounded-call.js';
+import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
+import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
+import { groupBySlot } from './redis-slots.js';
+import { jsonEntrySerializer, type EntrySerializer } from './redis-serializer.js';
+
+/** Options of {@link redisLayer}. */
+export interface RedisLayerOptions {
+  /** Your ioredis `Redis` or `Cluster` client (the layer never closes it). */
+  client: Redis | Cluster;
+  /** Prefix of every key this layer writes, e.g. `myapp:`. */
+  prefix: string;
+  /** Entry encoding. @default jsonEntrySerializer */
+  serializer?: EntrySerializer;
+  /** Limit per command; the request deadline may shorten it. @default 50 */
+  timeoutMs?: number;
+  /** Breaker around the client. @default { failureThreshold: 1, resetMs: 1000 } */
+  breaker?: FailureBreakerOptions;
+  /** Layer name in stats and events. @default 'redis' */
+  name?: string;
+}
+
+type Client = Redis | Cluster;
+const SCAN_COUNT = 500;
+
+interface ClientWatch {
+  readonly layers: Set<RedisLayer<unknown>>;
+  readonly onError: (err: unknown) => void;
+  readonly onReady: () => void;
+}
+
+// One 'error' and one 'ready' listener per client, however many layers share it (no MaxListeners warnings).
+const watches = new WeakMap<Client, ClientWatch>();
+
+function watchClient(client: Client, layer: RedisLayer<unknown>): void {
+  let watch = watches.get(client);
+  if (!watch) {
+    const layers = new Set<RedisLayer<unknown>>();
+    watch = {
+      layers,
+      // Handled here so ioredis never prints "Unhandled error event"; the breaker reacts to failed commands.
+      onError: (err) => layers.forEach((l) => (l.lastError = err)),
+      onReady: () => layers.forEach((l) => l.allowProbe()),
+    };
+    watches.set(client, watch);
+    client.on('error', watch.onError);
+    client.on('ready', watch.onReady);
+  }
+  watch.layers.add(layer);
+}
+
+function unwatchClient(client: Client, layer: RedisLayer<unknown>): void {
+  const watch = watches.get(client);
+  if (!watch || !watch.layers.delete(layer) || watch.layers.size > 0) return;
+  client.off('error', watch.onError);
+  client.off('ready', watch.onReady);
+  watches.delete(client);
+}
+
+/**
+ * L2 on Redis (single node or Cluster). Every command is bounded by
+ * `min(timeoutMs, remaining deadline)` and runs only while the connection is
+ * ready, so nothing waits in ioredis's offline queue; a breaker skips Redis in
+ * nanoseconds after a failure until a probe succeeds (at once when the client
+ * reports `ready` again). Multi-key commands are split per Cluster slot.
+ *
+ * @example
+ * ```ts
+ * const l2 = new RedisLayer({ client: new Redis(url), prefix: 'app:' });
+ * ```
+ */
+export class RedisLayer<V = unknown> implements CacheLayer<V> {
+  readonly name: string;
+  readonly kind = 'remote' as const;
+  private readonly client: Client;
+  private readonly prefix: string;
+  private readonly serializer: EntrySerializer;
+  private readonly timeoutMs: number;
+  private readonly breaker: FailureBreaker;
+  private readonly cluster: boolean;
+  /** The last connection error ioredis reported, for diagnostics. */
+  lastError: unknown;
+
+  constructor(options: RedisLayerOptions) {
+    if (!options || typeof options.client?.mget !== 'function') throw new ConfigurationError('client', 'must be an ioredis Redis or Cluster instance');
+    if (typeof options.prefix !== 'string' || options.prefix.length === 0) throw new ConfigurationError('prefix', 'must be a non-empty string');
+    const timeoutMs = options.timeoutMs ?? 50;
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new ConfigurationError('timeoutMs', 'must be a finite number > 0');
+    this.client = options.client;
+    this.prefix = options.prefix;
+    this.serializer = options.serializer ?? jsonEntrySerializer;
+    this.timeoutMs = timeoutMs;
+    this.name = options.name ?? 'redis';
+    this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
+    this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
+    watchClient(this.client, this as RedisLayer<unknown>);
+  }
+
+  /** @internal The client reported `ready`: let the next call probe at once. */
+  allowProbe(): void {
+    this.breaker.allowProbe();
+  }
+
+  async get(key: string): Promise<CacheEntry<V> | undefined> {
+    const raw = await this.run('redis.get', () => this.client.getBuffer(this.prefix + key));
+    return raw === null ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<CacheEntry<V> | undefined>> {
+    if (keys.length === 0) return [];
+    const full = keys.map((key) => this.prefix + key);
+    const raws = await this.run('redis.mget', () => this.perSlot(full, (slice) => this.client.mgetBuffer(...slice)));
+    return raws.map((raw) => (raw === null || raw === undefined ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined)));
+  }
+
+  async set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
+    const ttl = Math.ceil(ttlMs);
+    if (!(ttl > 0)) return this.delete(key);
+    const payload = this.serializer.serialize(entry as CacheEntry<unknown>);
+    await this.run('redis.set', () => this.client.set(this.prefix + key, payload, 'PX', ttl));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.run('redis.del', () => this.client.unlink(this.prefix + key));
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const full = keys.map((key) => this.prefix + key);
+    await this.run('redis.del', () => this.perSlot(full, async (slice) => [await this.client.unlink(...slice)]));
+  }
+
+  /** Removes keys by prefix with SCAN (maintenance only: the cache itself invalidates with stamps, never by scanning). */
+  async clear(prefix = ''): Promise<void> {
+    const pattern = `${escapeGlob(this.prefix + prefix)}*`;
+    const nodes: Redis[] = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.run('redis.scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+        cursor = next;
+        // Keys found on one node may still span slots: delete them slot by slot.
+        if (keys.length > 0) await this.run('redis.del', () => this.perSlot(keys, async (slice) => [await node.unlink(...slice)]));
+      } while (cursor !== '0');
+    }
+  }
+
+  stats(): CacheLayerStats {
+    return { breaker: this.breaker.state };
+  }
+
+  close(): void {
+    unwatchClient(this.client, this as RedisLayer<unknown>);
+  }
+
+  /** Runs one bounded command through the breaker; never queues while disconnected. */
+  private async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    // Not connected: fail in nanoseconds instead of queueing in ioredis's offline queue until a reconnect.
+    if (this.client.status !== 'ready') {
+      throw new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) });
+    }
+    if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
+    try {
+      const result = await boundedCall(() => command(), this.timeoutMs, operation);
+      this.breaker.success();
+      return result;
+    } catch (err) {
+      // A request deadline running out says nothing about Redis's health.
+      if (!(isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED'))) this.breaker.failure();
+      throw err;
+    }
+  }
+
+  /** One command per Cluster slot (one command in total on a single node), results in key order. */
+  private async perSlot<T>(keys: readonly string[], command: (slice: string[]) => Promise<T[]>): Promise<T[]> {
+    if (!this.cluster) return command([...keys]);
+    const groups = [...groupBySlot(keys).values()];
+    const results = await Promise.all(groups.map((indexes) => command(indexes.map((i) => keys[i] as string))));
+    const out = new Array<T>(keys.length);
+    groups.forEach((indexes, g) => indexes.forEach((index, j) => (out[index] = (results[g] as T[])[j] as T)));
+    return out;
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
+}
+
+/**
+ * Creates the Redis layer (L2) for `createAuthorizationCache`.
+ *
+ * @param options - `client` (ioredis Redis or Cluster), `prefix`, optional `serializer`, `timeoutMs` (default 50).
+ * @throws {@link ConfigurationError} for a missing client or prefix.
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { redisLayer } from 'supaguard/redis';
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const authz = createAuthorizationCache({ layers: [memoryLayer({ max: 50_000 }), redisLayer({ client: redis, prefix: 'app:' })], loader });
+ * ```
+ */
+export function redisLayer<V = unknown>(options: RedisLayerOptions): RedisLayer<V> {
+  return new RedisLayer<V>(options);
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { memoryLayer } from '../../src/index.js';
+import { runLayerConformance } from '../../src/testing.js';
+
+runLayerConformance('memoryLayer', () => memoryLayer({ max: 10_000 }));
+
+describe('memoryLayer', () => {
+  it('evicts the least recently used entry beyond max', async () => {
+    const layer = memoryLayer<number>({ max: 2 });
+    const e = (n: number) => ({ value: n, createdAt: 0, expiresAt: Date.now() + 1e6, staleUntil: Date.now() + 1e6, version: '1', tags: [] });
+    await layer.set('a', e(1), 60_000);
+    await layer.set('b', e(2), 60_000);
+    layer.peek('a');
+    await layer.set('c', e(3), 60_000);
+    expect(layer.peek('b')).toBeUndefined();
+    expect(layer.peek('a')?.value).toBe(1);
+    expect(layer.stats().size).toBe(2);
+  });
+
+  it('caps an entry’s time in memory at ttlMs', async () => {
+    const layer = memoryLayer<number>({ max: 10, ttlMs: 30 });
+    await layer.set('a', { value: 1, createdAt: 0, expiresAt: Date.now() + 1e6, staleUntil: Date.now() + 1e6, version: '1', tags: [] }, 60_000);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(layer.peek('a')).toBeUndefined();
+  });
+
+  it('rejects a bad configuration with E_CONFIG', () => {
+    expect(() => memoryLayer({ max: 0 })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => memoryLayer({ ttlMs: -1 })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+  });
+});
