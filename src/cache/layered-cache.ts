@@ -247,8 +247,12 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally(keys, scopes, false, version);
     this.events.emit('invalidate', { keys, scopes, clear: false, source: 'local', version });
-    const failures = await this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) });
+    // Published in parallel with the L2 writes: receivers stamp locally, so they reject the old L2 entry even
+    // if they read it before the delete lands.
+    const [failures] = await Promise.all([
+      this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 
@@ -256,8 +260,10 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally([], [], true, version);
     this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'local', version });
-    const failures = await this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, clear: true });
+    const [failures] = await Promise.all([
+      this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, clear: true }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 
