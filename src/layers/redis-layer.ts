@@ -29,6 +29,19 @@ interface ClientWatch {
   readonly layers: Set<RedisLayer<unknown>>;
   readonly onError: (err: unknown) => void;
   readonly onReady: () => void;
+  readonly onClose: () => void;
+}
+
+interface ConnectionEpoch {
+  readonly lost: Promise<never>;
+  readonly fail: (err: Error) => void;
+}
+
+function connectionEpoch(): ConnectionEpoch {
+  let fail: (err: Error) => void = () => undefined;
+  const lost = new Promise<never>((_, reject) => (fail = reject));
+  lost.catch(() => undefined);
+  return { lost, fail };
 }
 
 // One 'error' and one 'ready' listener per client, however many layers share it (no MaxListeners warnings).
@@ -43,10 +56,12 @@ function watchClient(client: Client, layer: RedisLayer<unknown>): void {
       // Handled here so ioredis never prints "Unhandled error event"; the breaker reacts to failed commands.
       onError: (err) => layers.forEach((l) => (l.lastError = err)),
       onReady: () => layers.forEach((l) => l.allowProbe()),
+      onClose: () => layers.forEach((l) => l.connectionLost()),
     };
     watches.set(client, watch);
     client.on('error', watch.onError);
     client.on('ready', watch.onReady);
+    client.on('close', watch.onClose);
   }
   watch.layers.add(layer);
 }
@@ -56,6 +71,7 @@ function unwatchClient(client: Client, layer: RedisLayer<unknown>): void {
   if (!watch || !watch.layers.delete(layer) || watch.layers.size > 0) return;
   client.off('error', watch.onError);
   client.off('ready', watch.onReady);
+  client.off('close', watch.onClose);
   watches.delete(client);
 }
 
@@ -82,6 +98,7 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly cluster: boolean;
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
+  private epoch = connectionEpoch();
 
   constructor(options: RedisLayerOptions) {
     if (!options || typeof options.client?.mget !== 'function') throw new ConfigurationError('client', 'must be an ioredis Redis or Cluster instance');
@@ -96,6 +113,16 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
     this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
     watchClient(this.client, this as RedisLayer<unknown>);
+  }
+
+  /**
+   * @internal The connection closed: fail the commands in flight now. ioredis would keep them to resend
+   * after a reconnect, so without this the first miss after a crash would wait the whole timeout.
+   */
+  connectionLost(): void {
+    const previous = this.epoch;
+    this.epoch = connectionEpoch();
+    previous.fail(new Error('Redis connection closed'));
   }
 
   /** @internal The client reported `ready`: let the next call probe at once. */
@@ -158,12 +185,13 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   /** Runs one bounded command through the breaker; never queues while disconnected. */
   private async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
     // Not connected: fail in nanoseconds instead of queueing in ioredis's offline queue until a reconnect.
-    if (this.client.status !== 'ready') {
+    if (this.client.status !== 'ready' || (!this.cluster && (this.client as Redis).stream?.writable === false)) {
       throw new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) });
     }
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
-      const result = await boundedCall(() => command(), this.timeoutMs, operation);
+      const lost = this.epoch.lost;
+      const result = await boundedCall(() => Promise.race([command(), lost]), this.timeoutMs, operation);
       this.breaker.success();
       return result;
     } catch (err) {
