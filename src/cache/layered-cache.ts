@@ -73,6 +73,8 @@ export interface LayeredCache<V, R> {
   readonly id: string;
   /** The value for `item`, from the first layer holding a usable entry, else from the loader. */
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /** Like `get`, building the item only when the L1 fast path cannot answer (saves allocations on hits). */
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V>;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -170,21 +172,25 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V> {
+    return this.getByKey(item.key, () => item, options);
+  }
+
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V> {
     const l1 = this.l1;
     if (l1 !== undefined && options?.minVersion === undefined) {
-      const entry = l1.peek?.(item.key);
+      const entry = l1.peek?.(key);
       if (entry !== undefined) {
         const now = Date.now();
-        if (entry.expiresAt > now && this.stamps.isValid(entry, item.key)) {
+        if (entry.expiresAt > now && this.stamps.isValid(entry, key)) {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
-          if (this.events.active > 0) this.events.emit('hit', { key: item.key, layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(item);
+          if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
+          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem());
           return Promise.resolve(entry.value);
         }
       }
     }
-    return this.getMany([item], options).then((values) => values[0] as V);
+    return this.getMany([makeItem()], options).then((values) => values[0] as V);
   }
 
   peek(key: string, minVersion?: string): V | undefined {

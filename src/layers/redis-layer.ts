@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { CircuitOpenError, ConfigurationError, isSupaguardError } from '../errors.js';
-import { boundedCall } from '../cache/bounded-call.js';
+import { CircuitOpenError, ConfigurationError, DeadlineExceededError, isSupaguardError, TimeoutError } from '../errors.js';
+import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
 import { groupBySlot } from './redis-slots.js';
@@ -32,17 +32,7 @@ interface ClientWatch {
   readonly onClose: () => void;
 }
 
-interface ConnectionEpoch {
-  readonly lost: Promise<never>;
-  readonly fail: (err: Error) => void;
-}
 
-function connectionEpoch(): ConnectionEpoch {
-  let fail: (err: Error) => void = () => undefined;
-  const lost = new Promise<never>((_, reject) => (fail = reject));
-  lost.catch(() => undefined);
-  return { lost, fail };
-}
 
 // One 'error' and one 'ready' listener per client, however many layers share it (no MaxListeners warnings).
 const watches = new WeakMap<Client, ClientWatch>();
@@ -98,7 +88,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly cluster: boolean;
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
-  private epoch = connectionEpoch();
+  /** Rejecters of the commands in flight, failed together when the connection closes. */
+  private readonly inFlight = new Set<(err: Error) => void>();
 
   constructor(options: RedisLayerOptions) {
     if (!options || typeof options.client?.mget !== 'function') throw new ConfigurationError('client', 'must be an ioredis Redis or Cluster instance');
@@ -120,9 +111,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
    * after a reconnect, so without this the first miss after a crash would wait the whole timeout.
    */
   connectionLost(): void {
-    const previous = this.epoch;
-    this.epoch = connectionEpoch();
-    previous.fail(new Error('Redis connection closed'));
+    const err = new Error('Redis connection closed');
+    for (const fail of [...this.inFlight]) fail(err);
   }
 
   /** @internal The client reported `ready`: let the next call probe at once. */
@@ -190,15 +180,53 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     }
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
-      const lost = this.epoch.lost;
-      const result = await boundedCall(() => Promise.race([command(), lost]), this.timeoutMs, operation);
+      const result = await this.bounded(operation, command);
       this.breaker.success();
       return result;
     } catch (err) {
       // A request deadline running out says nothing about Redis's health.
-      if (!(isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED'))) this.breaker.failure();
+      if (isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED')) this.breaker.release();
+      else this.breaker.failure();
       throw err;
     }
+  }
+
+  /**
+   * `command()` bounded by min(timeoutMs, remaining deadline), and failed at once when the connection
+   * closes. A lean version of `boundedCall` (ioredis takes no AbortSignal, so none is created).
+   */
+  private bounded<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    const budget = resolveBudget(this.timeoutMs, operation);
+    const deadline = budget.signal;
+    const started = performance.now();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.inFlight.delete(onLost);
+        deadline?.removeEventListener('abort', onDeadline);
+        if (err === undefined) resolve(value as T);
+        else reject(err);
+      };
+      const onLost = (err: Error): void => finish(err);
+      const onDeadline = (): void => finish(abortError(deadline as AbortSignal, operation));
+      const timer = setTimeout(() => {
+        const err = budget.deadlineBound
+          ? new DeadlineExceededError(operation, 0)
+          : new TimeoutError({ operation, elapsedMs: Math.round(performance.now() - started), timeoutMs: budget.ms });
+        // Timers run before I/O in a loop turn: let a reply already in the socket win first.
+        setImmediate(() => finish(err));
+      }, budget.ms);
+      timer.unref();
+      this.inFlight.add(onLost);
+      deadline?.addEventListener('abort', onDeadline, { once: true });
+      command().then(
+        (value) => finish(undefined, value),
+        (err: unknown) => finish(err ?? new Error('Redis command failed')),
+      );
+    });
   }
 
   /** One command per Cluster slot (one command in total on a single node), results in key order. */

@@ -10,8 +10,8 @@ const available = await requireService('redis');
 const channel = `sg-test:${randomUUID()}`;
 const filePrefix = `sg-test:${randomUUID()}:`;
 
-const USERS = [randomUUID(), randomUUID(), randomUUID()];
-const RESOURCES = [randomUUID(), randomUUID(), randomUUID()];
+const USERS: string[] = [randomUUID(), randomUUID(), randomUUID()];
+const RESOURCES: string[] = [randomUUID(), randomUUID(), randomUUID()];
 const TEAM_OF = (resourceIndex: number): string => (resourceIndex < 2 ? 'team-x' : 'team-y');
 const pair = (u: number, r: number): string => `${u}/${r}`;
 const request = (u: number, r: number): AuthorizationRequest => ({ userId: USERS[u] as string, resourceId: RESOURCES[r] as string, action: 'read' });
@@ -31,7 +31,7 @@ type Cmd = fc.AsyncCommand<Model, Real>;
 async function propagated(real: Real, from: number, before: number): Promise<void> {
   const other = 1 - from;
   const until = Date.now() + 5_000;
-  while (real.received[other] <= before) {
+  while ((real.received[other] ?? 0) <= before) {
     if (Date.now() > until) throw new Error('invalidation did not propagate');
     await new Promise((r) => setTimeout(r, 1));
   }
