@@ -5,6 +5,7 @@ import {
   DeadlineExceededError,
   isSupaguardError,
 } from '../errors.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import { abortError, resolveBudget } from '../resilience/deadline.js';
 
 /** The shape of a PostgREST error as supabase-js returns it. */
@@ -76,10 +77,12 @@ type DataOf<B> = B extends PromiseLike<infer R> ? ([SuccessData<R>] extends [nev
  * });
  * ```
  */
-export async function runQuery<B extends QueryBuilderLike<any>>(
-  build: B | ((signal: AbortSignal) => B),
-  options: RunQueryOptions = {},
-): Promise<DataOf<B>> {
+export function runQuery<B extends QueryBuilderLike<any>>(build: B | ((signal: AbortSignal) => B), options: RunQueryOptions = {}): Promise<DataOf<B>> {
+  // Traced on `supaguard:query` (spans and latency for the OpenTelemetry and Prometheus exporters).
+  return traceCall(tracing.query, { operation: options?.operation ?? 'query' }, () => runBoundedQuery(build, options));
+}
+
+async function runBoundedQuery<B extends QueryBuilderLike<any>>(build: B | ((signal: AbortSignal) => B), options: RunQueryOptions): Promise<DataOf<B>> {
   const operation = options.operation ?? 'query';
   const ownMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   if (typeof ownMs !== 'number' || !(ownMs > 0)) throw new ConfigurationError('timeoutMs', 'must be a positive number of milliseconds');

@@ -1,4 +1,5 @@
 import Opossum from 'opossum';
+import { channels, publish } from '../observe/channels.js';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import { abortError, resolveBudget } from './deadline.js';
@@ -84,7 +85,7 @@ type Run<T> = () => Promise<T>;
  */
 export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implements ResiliencePolicy {
   readonly name: string;
-  private readonly fn: (signal: AbortSignal, ...args: A) => R | Promise<R>;
+  private readonly fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined;
   private readonly timeoutMs: number;
   private readonly resetTimeoutMs: number;
   private readonly halfOpenTrials: number;
@@ -112,8 +113,10 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly successListeners = new Listeners<[latencyMs: number]>();
   private readonly fallbackListeners = new Listeners<[error: unknown]>();
 
-  constructor(fn: (signal: AbortSignal, ...args: A) => R | Promise<R>, options: CircuitBreakerOptions<A, R>) {
-    if (typeof fn !== 'function') throw new ConfigurationError('fn', 'must be a function');
+  /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
+  constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
+    if (fn !== undefined && typeof fn !== 'function') throw new ConfigurationError('fn', 'must be a function');
+    if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'must be an object with a name');
     const name = options?.name;
     if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
     this.name = name;
@@ -185,9 +188,13 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fireWith(options: ExecuteOptions, ...args: A): Promise<R> {
+    const fn = this.fn;
+    if (fn === undefined) {
+      return Promise.reject(new ConfigurationError('fn', `is not set on breaker "${this.name}": use execute(fn) or createCircuitBreaker(fn, options)`));
+    }
     const fallback = this.fallback;
     return this.run(
-      (signal) => this.fn(signal, ...args),
+      (signal) => fn(signal, ...args),
       options.signal,
       fallback === undefined ? undefined : (error) => fallback(error, ...args),
     );
@@ -280,9 +287,14 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private async run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     if (this.disposed) throw new ConfigurationError('breaker', `"${this.name}" was disposed`);
     if (signal?.aborted) throw abortError(signal, this.name);
-    // Below the deadline floor nothing starts and nothing is counted.
-    resolveBudget(this.timeoutMs, this.name);
-    const guarded = (): Promise<T> => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
+    // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
+    const budget = resolveBudget(this.timeoutMs, this.name);
+    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop;
+    // fn still gets a signal of its own when there is no caller signal.
+    const guarded: Run<T> =
+      budget.ms === Infinity
+        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)))
+        : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
 
     if (this.currentState === 'open') return this.reject(fallback);
     if (this.currentState === 'half-open') {
@@ -382,6 +394,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   }
 
   private transition(to: 'open' | 'half-open' | 'close'): void {
+    const from = this.currentState;
     this.generation++;
     this.trialsAdmitted = 0;
     this.trialSuccesses = 0;
@@ -399,6 +412,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
       this.closeListeners.emit();
     }
+    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
 }
 
@@ -440,10 +454,25 @@ function integer(field: string, value: number | undefined, fallback: number, min
 export function createCircuitBreaker<A extends unknown[], R>(
   fn: (signal: AbortSignal, ...args: A) => R | Promise<R>,
   options: CircuitBreakerOptions<A, R>,
-): CircuitBreaker<A, Awaited<R>> {
-  if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'must be an object with a name');
+): CircuitBreaker<A, Awaited<R>>;
+/**
+ * Creates a named breaker without a bound `fn`, for {@link compose} and
+ * {@link CircuitBreaker.execute}; its `fire` rejects with `ConfigurationError`.
+ *
+ * @example
+ * ```ts
+ * const redisBreaker = createCircuitBreaker({ name: 'redis', timeoutMs: 50 });
+ * const v = await redisBreaker.execute((signal) => redis.get(key));
+ * ```
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions<[], never>): CircuitBreaker<[], never>;
+export function createCircuitBreaker<A extends unknown[], R>(
+  fnOrOptions: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | CircuitBreakerOptions<[], never>,
+  maybeOptions?: CircuitBreakerOptions<A, R>,
+): CircuitBreaker<A, Awaited<R>> | CircuitBreaker<[], never> {
+  if (typeof fnOrOptions !== 'function') return new CircuitBreaker<[], never>(undefined, fnOrOptions);
   return new CircuitBreaker<A, Awaited<R>>(
-    fn as (signal: AbortSignal, ...args: A) => Awaited<R> | Promise<Awaited<R>>,
-    options as unknown as CircuitBreakerOptions<A, Awaited<R>>,
+    fnOrOptions as (signal: AbortSignal, ...args: A) => Awaited<R> | Promise<Awaited<R>>,
+    maybeOptions as unknown as CircuitBreakerOptions<A, Awaited<R>>,
   );
 }

@@ -54,7 +54,7 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  * shortens its own timeout to the remaining budget.
  *
  * `fn` receives a signal that aborts when the deadline passes, when the enclosing
- * deadline aborts, or when `options.signal` aborts. The returned promise settles
+ * deadline aborts, when `options.signal` aborts, or when `fn` fails. The returned promise settles
  * no later than the deadline, with {@link DeadlineExceededError}, even if `fn`
  * ignores its signal.
  *
@@ -117,6 +117,11 @@ export async function withDeadline<T>(
     // rejection is observed here so it never becomes an unhandled rejection.
     work.catch(() => undefined);
     return await Promise.race([work, aborted]);
+  } catch (err) {
+    // On failure, whatever fn left running under this deadline is cancelled too
+    // (Go's `defer cancel()`); on success the signal stays live for late body reads.
+    if (!signal.aborted) controller.abort(err);
+    throw err;
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);

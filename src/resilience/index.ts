@@ -22,3 +22,8 @@ export { listCircuitBreakers, type RegisteredCircuitBreaker } from './circuit-re
 export type { LatencySummary } from './latency-window.js';
 export type { Disposer } from './listeners.js';
 export type { ExecuteOptions, ResiliencePolicy } from './policy.js';
+export { createTimeout, type TimeoutPolicy, type TimeoutPolicyOptions } from './timeout.js';
+export { createBulkhead, Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.js';
+export { retry, isRetryableError, type RetryOptions } from './retry.js';
+export { createRetryBudget, RetryBudget, type RetryBudgetOptions, type RetryBudgetStats } from './retry-budget.js';
+export { compose } from './compose.js';

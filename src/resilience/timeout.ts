@@ -1,6 +1,7 @@
 import pTimeout from 'p-timeout';
 import { ConfigurationError, DeadlineExceededError, TimeoutError } from '../errors.js';
 import { abortError, resolveBudget } from './deadline.js';
+import type { ResiliencePolicy } from './policy.js';
 
 /** Options for {@link withTimeout}. */
 export interface WithTimeoutOptions<T> {
@@ -36,7 +37,7 @@ const UNREF_TIMERS = {
  * Runs `fn(signal)` with a time limit that really cancels the work: the child
  * `signal` aborts when the limit passes or when `options.signal` (or the ambient
  * deadline) aborts, so `fetch`, database drivers and nested supaguard calls stop
- * too. The limit is `min(options.ms, remaining deadline budget)`; with less than
+ * too; it also aborts when `fn` fails, cancelling work `fn` left behind. The limit is `min(options.ms, remaining deadline budget)`; with less than
  * the floor (1 ms) left, it fails at once without calling `fn`. Built on
  * p-timeout; the timer is unref'd and cleared in `finally`, and every listener
  * added to a caller's signal is removed when the call settles.
@@ -97,10 +98,51 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
   } catch (err) {
     if (ownTimeout !== undefined && options.fallback !== undefined) return await options.fallback(ownTimeout);
     if (signal.aborted) throw abortError(signal, operation);
+    // Like Go's `defer cancel()`, but only on failure: whatever fn started and left
+    // running is cancelled too. (On success the signal stays live: a fetch body may
+    // still be read after fn returned.)
+    controller.abort(err);
     throw err;
   } finally {
     timed?.clear();
     callerSignal?.removeEventListener('abort', onUpstreamAbort);
     budget.signal?.removeEventListener('abort', onUpstreamAbort);
   }
+}
+
+/** Options for {@link createTimeout}. */
+export interface TimeoutPolicyOptions {
+  /** Own timeout in ms; the ambient deadline shortens it. */
+  ms: number;
+  /** Name carried by errors. @default "operation" */
+  operation?: string | undefined;
+}
+
+/** A reusable {@link withTimeout} rule, for {@link compose}. */
+export interface TimeoutPolicy extends ResiliencePolicy {
+  readonly ms: number;
+  readonly operation: string;
+}
+
+/**
+ * A {@link withTimeout} rule as a policy, so it can be composed with a breaker
+ * and a bulkhead. Put it innermost: its `TimeoutError` then counts as a breaker failure.
+ *
+ * @param options - See {@link TimeoutPolicyOptions}.
+ * @throws {@link ConfigurationError} when `ms` is not a positive number.
+ * @example
+ * ```ts
+ * const guarded = compose(createBulkhead({ concurrency: 10 }), breaker, createTimeout({ ms: 200, operation: 'profile' }));
+ * const profile = await guarded.execute((signal) => loadProfile(id, signal));
+ * ```
+ */
+export function createTimeout(options: TimeoutPolicyOptions): TimeoutPolicy {
+  const ms = options?.ms;
+  if (typeof ms !== 'number' || !(ms > 0)) throw new ConfigurationError('ms', 'must be a positive number of milliseconds (Infinity for none)');
+  const operation = options.operation ?? 'operation';
+  return {
+    ms,
+    operation,
+    execute: (fn, executeOptions) => withTimeout(fn, { ms, operation, signal: executeOptions?.signal }),
+  };
 }

@@ -77,6 +77,28 @@ describe('withTimeout', () => {
     expect(fallback).not.toHaveBeenCalled();
   });
 
+  it('aborts the signal when fn fails, so work it left behind stops; keeps it live on success', async () => {
+    let failed: AbortSignal | undefined;
+    const boom = new Error('boom');
+    await withTimeout(
+      (signal) => {
+        failed = signal;
+        return Promise.reject(boom);
+      },
+      { ms: 1_000 },
+    ).catch(() => undefined);
+    expect(failed?.aborted).toBe(true);
+    expect(failed?.reason).toBe(boom);
+    let succeeded: AbortSignal | undefined;
+    await withTimeout(
+      async (signal) => {
+        succeeded = signal;
+      },
+      { ms: 1_000 },
+    );
+    expect(succeeded?.aborted).toBe(false);
+  });
+
   it('turns a synchronous throw into a rejection', async () => {
     const boom = new Error('sync');
     await expect(

@@ -1,0 +1,43 @@
+import { ConfigurationError } from '../errors.js';
+import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
+
+/**
+ * Nests policies, the first outermost: `compose(bulkhead, breaker, timeout)`
+ * runs `fn` under the timeout, inside the breaker, inside a bulkhead slot. Each
+ * layer hands the next the signal it must honour, and every limit is bounded by
+ * the ambient deadline.
+ *
+ * Recommended order, outermost first: `retry` (as a function around the
+ * composition, only for idempotent work) → bulkhead → breaker → timeout. The
+ * timeout sits inside the breaker so a timeout counts as a failure; the
+ * bulkhead sits outside so it bounds everything, trial calls included; retry
+ * sits outside the breaker so an open breaker stops the retries at once.
+ *
+ * @param policies - Timeouts, breakers, bulkheads or any {@link ResiliencePolicy}.
+ * @throws {@link ConfigurationError} when a policy has no `execute` method.
+ * @example
+ * ```ts
+ * const profiles = compose(
+ *   createBulkhead({ concurrency: 20, queue: 100, queueTimeoutMs: 50, name: 'profiles' }),
+ *   createCircuitBreaker({ name: 'profiles', timeoutMs: Infinity }), // the timeout below is the limit
+ *   createTimeout({ ms: 300, operation: 'profiles.load' }),
+ * );
+ * const profile = await retry((signal) => profiles.execute((s) => loadProfile(id, s), { signal }), { idempotent: true });
+ * ```
+ */
+export function compose(...policies: ResiliencePolicy[]): ResiliencePolicy {
+  policies.forEach((policy, i) => {
+    if (typeof policy?.execute !== 'function') throw new ConfigurationError(`policies[${i}]`, 'must have an execute(fn, options) method');
+  });
+  const layers = policies.slice();
+  return {
+    execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
+      const run = (index: number, signal: AbortSignal | undefined): Promise<T> => {
+        const layer = layers[index];
+        if (layer === undefined) return new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)));
+        return layer.execute((inner) => run(index + 1, inner), { signal });
+      };
+      return run(0, options?.signal);
+    },
+  };
+}
