@@ -17,3 +17,5 @@ export {
 } from './postgres/invalidation-listener.js';
 export type { PgListenClient, PgNotification } from './postgres/pg-client.js';
 export type { Queryable } from './postgres/queryable.js';
+export { consistencySql } from './postgres/consistency-sql.js';
+export { writeConsistencyToken, readConsistencyVersion, type ConsistencyOptions } from './postgres/consistency-token.js';
