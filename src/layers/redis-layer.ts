@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { CircuitOpenError, ConfigurationError, isSupaguardError } from '../errors.js';
 import { boundedCall } from '../cache/bounded-call.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
 import { groupBySlot } from './redis-slots.js';
@@ -163,7 +164,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     }
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
-      const result = await boundedCall(() => command(), this.timeoutMs, operation);
+      // Traced on `supaguard:redis` as the bare command (`get`, `mget` …) for spans and latency metrics.
+      const result = await traceCall(tracing.redis, { operation: operation.replace(/^redis\./, '') }, () => boundedCall(() => command(), this.timeoutMs, operation));
       this.breaker.success();
       return result;
     } catch (err) {
