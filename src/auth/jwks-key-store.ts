@@ -1,5 +1,6 @@
 import { importJWK, type JWK } from 'jose';
 import { isSupaguardError, JwksUnavailableError } from '../errors.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -163,7 +164,7 @@ export class JwksKeyStore {
   }
 
   private refresh(): Promise<void> {
-    const run = this.fetchKeys().finally(() => {
+    const run = traceCall(tracing.jwks, { operation: 'fetch' }, () => this.fetchKeys()).finally(() => {
       this.inflight = undefined;
     });
     this.inflight = run;
