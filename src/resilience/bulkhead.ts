@@ -5,7 +5,7 @@ import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
-/** Options for {@link createBulkhead}. */
+/** Options for {@link createBulkhead}. @example `{ concurrency: 20, queue: 200, queueTimeoutMs: 100, name: 'postgres' }` */
 export interface BulkheadOptions {
   /** Calls allowed to run at the same time. */
   concurrency: number;
@@ -17,7 +17,7 @@ export interface BulkheadOptions {
   name?: string | undefined;
 }
 
-/** Counters of a bulkhead, as {@link Bulkhead.stats} returns them. */
+/** Counters of a bulkhead, as {@link Bulkhead.stats} returns them. @example `const { running, queued, rejected } = bulkhead.stats()` */
 export interface BulkheadStats {
   readonly name: string;
   readonly running: number;

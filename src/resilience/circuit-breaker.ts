@@ -11,10 +11,10 @@ import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
 import { withTimeout } from './timeout.js';
 
-/** State of a circuit breaker. */
+/** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-/** Options for {@link createCircuitBreaker}. */
+/** Options for {@link createCircuitBreaker}. @example `{ name: 'redis', timeoutMs: 50, halfOpenTrials: 3 }` */
 export interface CircuitBreakerOptions<A extends unknown[], R> {
   /** Name used in errors, metrics and {@link listCircuitBreakers}, e.g. `redis` or `jwks`. */
   name: string;
@@ -44,7 +44,7 @@ export interface CircuitBreakerOptions<A extends unknown[], R> {
   latencySamples?: number | undefined;
 }
 
-/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. */
+/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. @example `const { state, failures, latencyMs } = breaker.stats()` */
 export interface CircuitBreakerStats {
   readonly name: string;
   readonly state: CircuitState;

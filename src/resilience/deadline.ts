@@ -12,6 +12,11 @@ interface DeadlineScope {
 /**
  * Below this many milliseconds of remaining budget, supaguard wrappers refuse to
  * start work that cannot finish and fail with `DeadlineExceededError` at once.
+ *
+ * @example
+ * ```ts
+ * if (remainingMs() < DEFAULT_DEADLINE_FLOOR_MS) return cachedAnswer;
+ * ```
  */
 export const DEFAULT_DEADLINE_FLOOR_MS = 1;
 
@@ -21,7 +26,7 @@ const STORE_KEY = Symbol.for('supaguard.deadline');
 const globalStore = globalThis as unknown as Record<symbol, AsyncLocalStorage<DeadlineScope> | undefined>;
 const storage: AsyncLocalStorage<DeadlineScope> = (globalStore[STORE_KEY] ??= new AsyncLocalStorage<DeadlineScope>());
 
-/** Options for {@link withDeadline}. */
+/** Options for {@link withDeadline}. @example `withDeadline(50, fn, { signal: req.signal, operation: 'GET /me' })` */
 export interface WithDeadlineOptions {
   /** A caller's signal; when it aborts, the deadline's signal aborts too. */
   signal?: AbortSignal | undefined;
@@ -143,7 +148,7 @@ export function remainingMs(): number {
   return scope === undefined ? Infinity : Math.max(0, scope.deadlineAt - performance.now());
 }
 
-/** What {@link currentDeadline} reports. */
+/** What {@link currentDeadline} reports. @example `const { remainingMs } = currentDeadline() ?? { remainingMs: Infinity }` */
 export interface DeadlineInfo {
   /** Wall-clock time (ms since the epoch) at which the budget ends. */
   readonly at: number;
@@ -181,7 +186,7 @@ export function deadlineSignal(): AbortSignal | undefined {
   return storage.getStore()?.signal;
 }
 
-/** The time limit an operation gets, as computed by {@link resolveBudget}. */
+/** The time limit an operation gets, as computed by {@link resolveBudget}. @example `const { ms, deadlineBound } = resolveBudget(5_000, 'redis.get')` */
 export interface Budget {
   /** `min(own timeout, remaining deadline)` in ms. */
   readonly ms: number;
