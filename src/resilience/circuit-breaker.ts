@@ -311,7 +311,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       this.settled('success', undefined, started);
       return result;
     } catch (error) {
-      if (Opossum.isOurError(error as Error)) return this.reject(fallback);
+      // opossum's own rejection (open circuit); fn may reject with anything, even undefined.
+      if (typeof error === 'object' && error !== null && Opossum.isOurError(error as Error)) return this.reject(fallback);
       return this.failed(error, started, fallback);
     }
   }

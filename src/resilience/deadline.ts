@@ -67,7 +67,7 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  * @param fn - The work; receives the deadline's `AbortSignal`.
  * @throws {@link DeadlineExceededError} when the budget runs out (or is below the floor at the start).
  * @throws {@link AbortedError} when `options.signal` aborts with a non-supaguard reason.
- * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0.
+ * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0 (or `floorMs` is negative).
  * @example
  * ```ts
  * app.get('/projects/:id', (req, res, next) =>
@@ -88,6 +88,7 @@ export async function withDeadline<T>(
   }
   const operation = options?.operation ?? 'deadline';
   const floor = options?.floorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
+  if (typeof floor !== 'number' || !(floor >= 0)) throw new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0');
   const parent = storage.getStore();
   const now = performance.now();
   const deadlineAt = parent === undefined ? now + ms : Math.min(now + ms, parent.deadlineAt);
