@@ -2,7 +2,6 @@ import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type 
 import { channels, publish } from '../observe/channels.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { Listeners, type Disposer } from './listeners.js';
-import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
 /** Options for {@link createBulkhead}. @example `{ concurrency: 20, queue: 200, queueTimeoutMs: 100, name: 'postgres' }` */
@@ -91,7 +90,7 @@ export class Bulkhead implements ResiliencePolicy {
     if (this.running >= this.concurrency) await this.wait(callerSignal, budget.ms, budget.deadlineBound);
     else this.running++;
     this.admitted++;
-    this.occupancyChanged();
+    this.publishOccupancy();
     // fn must see both the caller's abort and the deadline's; link them only when both exist.
     let linked: AbortController | undefined;
     const onUpstreamAbort = (event: Event): void => linked?.abort((event.target as AbortSignal).reason);
@@ -104,7 +103,7 @@ export class Bulkhead implements ResiliencePolicy {
       if (already !== undefined) linked.abort(already.reason);
     }
     try {
-      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? NEVER_ABORTED);
+      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? new AbortController().signal);
     } catch (err) {
       if (linked !== undefined && !linked.signal.aborted) linked.abort(err);
       throw err;
@@ -157,7 +156,6 @@ export class Bulkhead implements ResiliencePolicy {
       const onAbort = (): void => {
         waiter.leave();
         this.abandoned++;
-        this.occupancyChanged();
         reject(abortError(signal!, this.name));
       };
       const waiter: Waiter = {
@@ -168,6 +166,7 @@ export class Bulkhead implements ResiliencePolicy {
         },
         leave: () => {
           this.waiters.delete(waiter);
+          this.publishOccupancy();
           if (timer !== undefined) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
         },
@@ -175,7 +174,6 @@ export class Bulkhead implements ResiliencePolicy {
       if (waitMs !== Infinity) {
         timer = setTimeout(() => {
           waiter.leave();
-          this.occupancyChanged();
           const reason: BulkheadRejectReason = deadlineBound ? 'deadline' : 'queue-timeout';
           reject(this.rejection(reason, deadlineBound ? new DeadlineExceededError(this.name, 0) : undefined));
         }, waitMs);
@@ -183,7 +181,7 @@ export class Bulkhead implements ResiliencePolicy {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
-      this.occupancyChanged();
+      this.publishOccupancy();
     });
   }
 
@@ -191,10 +189,10 @@ export class Bulkhead implements ResiliencePolicy {
     const next = this.waiters.values().next();
     if (next.done) this.running--;
     else next.value.grant();
-    this.occupancyChanged();
+    this.publishOccupancy();
   }
 
-  private occupancyChanged(): void {
+  private publishOccupancy(): void {
     if (channels.bulkheadQueue.hasSubscribers) channels.bulkheadQueue.publish({ name: this.name, active: this.running, queued: this.waiters.size });
   }
 
@@ -202,7 +200,7 @@ export class Bulkhead implements ResiliencePolicy {
     this.rejected[reason]++;
     const error = new BulkheadRejectedError(reason, cause === undefined ? undefined : { cause });
     this.rejectListeners.emit(error);
-    publish(channels.bulkheadRejected, { name: this.name });
+    publish(channels.bulkheadRejected, { name: this.name, reason });
     return error;
   }
 }

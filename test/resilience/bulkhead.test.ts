@@ -174,7 +174,7 @@ describe('createBulkhead — diagnostics channels', () => {
         { name: 'pg', active: 1, queued: 0 },
         { name: 'pg', active: 0, queued: 0 },
       ]);
-      expect(rejected).toEqual([{ name: 'pg' }]);
+      expect(rejected).toEqual([{ name: 'pg', reason: 'queue-full' }]);
     } finally {
       unsubscribe('supaguard:bulkhead:queue', onQueue);
       unsubscribe('supaguard:bulkhead:rejected', onRejected);
