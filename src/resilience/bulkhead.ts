@@ -2,6 +2,7 @@ import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type 
 import { channels, publish } from '../observe/channels.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { Listeners, type Disposer } from './listeners.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
 /** Options for {@link createBulkhead}. @example `{ concurrency: 20, queue: 200, queueTimeoutMs: 100, name: 'postgres' }` */
@@ -103,7 +104,7 @@ export class Bulkhead implements ResiliencePolicy {
       if (already !== undefined) linked.abort(already.reason);
     }
     try {
-      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? new AbortController().signal);
+      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? NEVER_ABORTED);
     } catch (err) {
       if (linked !== undefined && !linked.signal.aborted) linked.abort(err);
       throw err;
