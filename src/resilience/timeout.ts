@@ -86,7 +86,10 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
     try {
       timed = pTimeout(work, {
         milliseconds: budget.ms,
-        signal,
+        // Only an upstream abort can end the race early (the timer is p-timeout's own), so
+        // p-timeout listens to that one signal directly — or to the child when both exist —
+        // and nothing when nothing upstream can abort: one listener fewer per call.
+        signal: callerSignal !== undefined && budget.signal !== undefined ? signal : (callerSignal ?? budget.signal),
         customTimers: UNREF_TIMERS,
         fallback: () => {
           const error = budget.deadlineBound
