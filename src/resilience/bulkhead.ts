@@ -2,9 +2,10 @@ import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type 
 import { channels, publish } from '../observe/channels.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { Listeners, type Disposer } from './listeners.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
-/** Options for {@link createBulkhead}. */
+/** Options for {@link createBulkhead}. @example `{ concurrency: 20, queue: 200, queueTimeoutMs: 100, name: 'postgres' }` */
 export interface BulkheadOptions {
   /** Calls allowed to run at the same time. */
   concurrency: number;
@@ -16,7 +17,7 @@ export interface BulkheadOptions {
   name?: string | undefined;
 }
 
-/** Counters of a bulkhead, as {@link Bulkhead.stats} returns them. */
+/** Counters of a bulkhead, as {@link Bulkhead.stats} returns them. @example `const { running, queued, rejected } = bulkhead.stats()` */
 export interface BulkheadStats {
   readonly name: string;
   readonly running: number;
@@ -103,7 +104,7 @@ export class Bulkhead implements ResiliencePolicy {
       if (already !== undefined) linked.abort(already.reason);
     }
     try {
-      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? new AbortController().signal);
+      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? NEVER_ABORTED);
     } catch (err) {
       if (linked !== undefined && !linked.signal.aborted) linked.abort(err);
       throw err;

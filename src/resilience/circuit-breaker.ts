@@ -11,10 +11,10 @@ import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
 import { withTimeout } from './timeout.js';
 
-/** State of a circuit breaker. */
+/** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-/** Options for {@link createCircuitBreaker}. */
+/** Options for {@link createCircuitBreaker}. @example `{ name: 'redis', timeoutMs: 50, halfOpenTrials: 3 }` */
 export interface CircuitBreakerOptions<A extends unknown[], R> {
   /** Name used in errors, metrics and {@link listCircuitBreakers}, e.g. `redis` or `jwks`. */
   name: string;
@@ -44,7 +44,7 @@ export interface CircuitBreakerOptions<A extends unknown[], R> {
   latencySamples?: number | undefined;
 }
 
-/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. */
+/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. @example `const { state, failures, latencyMs } = breaker.stats()` */
 export interface CircuitBreakerStats {
   readonly name: string;
   readonly state: CircuitState;
@@ -311,7 +311,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       this.settled('success', undefined, started);
       return result;
     } catch (error) {
-      if (Opossum.isOurError(error as Error)) return this.reject(fallback);
+      // opossum's own rejection (open circuit); fn may reject with anything, even undefined.
+      if (typeof error === 'object' && error !== null && Opossum.isOurError(error as Error)) return this.reject(fallback);
       return this.failed(error, started, fallback);
     }
   }

@@ -1,6 +1,6 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
 
-/** The view of a breaker the registry lists: name, state, stats, listeners and `dispose`. */
+/** The view of a breaker the registry lists: name, state, stats, listeners and `dispose`. @example `for (const b of listCircuitBreakers()) gauge.set({ name: b.name }, b.state === 'open' ? 1 : 0)` */
 export type RegisteredCircuitBreaker = Pick<
   CircuitBreaker,
   'name' | 'state' | 'stats' | 'dispose' | 'onOpen' | 'onHalfOpen' | 'onClose' | 'onTimeout' | 'onReject' | 'onFailure' | 'onSuccess' | 'onFallback'

@@ -12,6 +12,11 @@ interface DeadlineScope {
 /**
  * Below this many milliseconds of remaining budget, supaguard wrappers refuse to
  * start work that cannot finish and fail with `DeadlineExceededError` at once.
+ *
+ * @example
+ * ```ts
+ * if (remainingMs() < DEFAULT_DEADLINE_FLOOR_MS) return cachedAnswer;
+ * ```
  */
 export const DEFAULT_DEADLINE_FLOOR_MS = 1;
 
@@ -21,7 +26,7 @@ const STORE_KEY = Symbol.for('supaguard.deadline');
 const globalStore = globalThis as unknown as Record<symbol, AsyncLocalStorage<DeadlineScope> | undefined>;
 const storage: AsyncLocalStorage<DeadlineScope> = (globalStore[STORE_KEY] ??= new AsyncLocalStorage<DeadlineScope>());
 
-/** Options for {@link withDeadline}. */
+/** Options for {@link withDeadline}. @example `withDeadline(50, fn, { signal: req.signal, operation: 'GET /me' })` */
 export interface WithDeadlineOptions {
   /** A caller's signal; when it aborts, the deadline's signal aborts too. */
   signal?: AbortSignal | undefined;
@@ -62,7 +67,7 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  * @param fn - The work; receives the deadline's `AbortSignal`.
  * @throws {@link DeadlineExceededError} when the budget runs out (or is below the floor at the start).
  * @throws {@link AbortedError} when `options.signal` aborts with a non-supaguard reason.
- * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0.
+ * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0 (or `floorMs` is negative).
  * @example
  * ```ts
  * app.get('/projects/:id', (req, res, next) =>
@@ -83,6 +88,7 @@ export async function withDeadline<T>(
   }
   const operation = options?.operation ?? 'deadline';
   const floor = options?.floorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
+  if (typeof floor !== 'number' || !(floor >= 0)) throw new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0');
   const parent = storage.getStore();
   const now = performance.now();
   const deadlineAt = parent === undefined ? now + ms : Math.min(now + ms, parent.deadlineAt);
@@ -143,7 +149,7 @@ export function remainingMs(): number {
   return scope === undefined ? Infinity : Math.max(0, scope.deadlineAt - performance.now());
 }
 
-/** What {@link currentDeadline} reports. */
+/** What {@link currentDeadline} reports. @example `const { remainingMs } = currentDeadline() ?? { remainingMs: Infinity }` */
 export interface DeadlineInfo {
   /** Wall-clock time (ms since the epoch) at which the budget ends. */
   readonly at: number;
@@ -181,7 +187,7 @@ export function deadlineSignal(): AbortSignal | undefined {
   return storage.getStore()?.signal;
 }
 
-/** The time limit an operation gets, as computed by {@link resolveBudget}. */
+/** The time limit an operation gets, as computed by {@link resolveBudget}. @example `const { ms, deadlineBound } = resolveBudget(5_000, 'redis.get')` */
 export interface Budget {
   /** `min(own timeout, remaining deadline)` in ms. */
   readonly ms: number;

@@ -1,4 +1,4 @@
-/** Latency percentiles in milliseconds over the most recent calls. */
+/** Latency percentiles in milliseconds over the most recent calls. @example `const { p50, p99 } = breaker.stats().latencyMs` */
 export interface LatencySummary {
   /** Number of samples the figures are computed from (at most the window size). */
   readonly samples: number;

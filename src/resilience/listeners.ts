@@ -1,4 +1,4 @@
-/** Removes the listener it was returned for; calling it twice is harmless. */
+/** Removes the listener it was returned for; calling it twice is harmless. @example `const off: Disposer = breaker.onOpen(alert); off();` */
 export type Disposer = () => void;
 
 /**

@@ -1,4 +1,4 @@
-/** Per-call options every supaguard policy accepts. */
+/** Per-call options every supaguard policy accepts. @example `await policy.execute(fn, { signal: req.signal })` */
 export interface ExecuteOptions {
   /** A caller's signal; when it aborts, the signal passed to the work aborts too. */
   signal?: AbortSignal | undefined;

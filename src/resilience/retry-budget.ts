@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors.js';
 
-/** Options for {@link createRetryBudget}. */
+/** Options for {@link createRetryBudget}. @example `createRetryBudget({ ratio: 0.2, windowMs: 10_000, minRetriesPerSecond: 1 })` */
 export interface RetryBudgetOptions {
   /** Retries allowed as a fraction of first attempts in the window. @default 0.2 */
   ratio?: number | undefined;
@@ -10,7 +10,7 @@ export interface RetryBudgetOptions {
   minRetriesPerSecond?: number | undefined;
 }
 
-/** What {@link RetryBudget.stats} reports for the current window. */
+/** What {@link RetryBudget.stats} reports for the current window. @example `if (budget.stats().available === 0) log.warn('retry budget spent')` */
 export interface RetryBudgetStats {
   readonly requests: number;
   readonly retries: number;

@@ -3,7 +3,7 @@ import { abortError, DEFAULT_DEADLINE_FLOOR_MS, deadlineSignal, remainingMs, res
 import { NEVER_ABORTED } from './never-aborted.js';
 import { RetryBudget } from './retry-budget.js';
 
-/** Options for {@link retry}. */
+/** Options for {@link retry}. @example `{ idempotent: true, attempts: 3, baseMs: 25, maxMs: 1_000 }` */
 export interface RetryOptions {
   /**
    * Must be `true`: retrying is only safe for operations that can run twice

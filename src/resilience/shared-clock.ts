@@ -13,7 +13,7 @@ interface Clock {
 // and stopped by the last.
 const clocks = new Map<number, Clock>();
 
-/** Event the shared clock emits on each tick; opossum listens for `rotate`. */
+/** Event the shared clock emits on each tick; opossum listens for `rotate`. @example `emitter.emit(ROTATE_EVENT)` */
 export const ROTATE_EVENT = 'rotate';
 
 /**

@@ -3,7 +3,7 @@ import { ConfigurationError, DeadlineExceededError, TimeoutError } from '../erro
 import { abortError, resolveBudget } from './deadline.js';
 import type { ResiliencePolicy } from './policy.js';
 
-/** Options for {@link withTimeout}. */
+/** Options for {@link withTimeout}. @example `{ ms: 200, operation: 'profile.fetch', signal: req.signal }` */
 export interface WithTimeoutOptions<T> {
   /**
    * The operation's own timeout in ms (`Infinity` for none). The ambient
@@ -86,7 +86,10 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
     try {
       timed = pTimeout(work, {
         milliseconds: budget.ms,
-        signal,
+        // Only an upstream abort can end the race early (the timer is p-timeout's own), so
+        // p-timeout listens to that one signal directly — or to the child when both exist —
+        // and nothing when nothing upstream can abort: one listener fewer per call.
+        signal: callerSignal !== undefined && budget.signal !== undefined ? signal : (callerSignal ?? budget.signal),
         customTimers: UNREF_TIMERS,
         fallback: () => {
           const error = budget.deadlineBound
@@ -116,7 +119,7 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
   }
 }
 
-/** Options for {@link createTimeout}. */
+/** Options for {@link createTimeout}. @example `createTimeout({ ms: 300, operation: 'profiles.load' })` */
 export interface TimeoutPolicyOptions {
   /** Own timeout in ms; the ambient deadline shortens it. */
   ms: number;
@@ -124,7 +127,7 @@ export interface TimeoutPolicyOptions {
   operation?: string | undefined;
 }
 
-/** A reusable {@link withTimeout} rule, for {@link compose}. */
+/** A reusable {@link withTimeout} rule, for {@link compose}. @example `const t: TimeoutPolicy = createTimeout({ ms: 300 })` */
 export interface TimeoutPolicy extends ResiliencePolicy {
   readonly ms: number;
   readonly operation: string;

@@ -245,6 +245,12 @@ describe('createCircuitBreaker — state machine (fake timers)', () => {
     expect(b.stats()).toMatchObject({ failures: 0, aborted: 1 });
   });
 
+  it('rethrows whatever fn rejects with, even undefined, and counts it', async () => {
+    const b = breakerFor(() => Promise.reject(undefined), { name: 'undefined-reason', volumeThreshold: 100 });
+    await expect(b.fire()).rejects.toBeUndefined();
+    expect(b.stats().failures).toBe(1);
+  });
+
   it('listeners stop being called once disposed', async () => {
     const b = breakerFor(async () => 'ok', { name: 'listeners' });
     const success = vi.fn();

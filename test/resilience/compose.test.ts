@@ -1,7 +1,9 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError, ConfigurationError, TimeoutError } from '../../src/errors.js';
 import { createBulkhead } from '../../src/resilience/bulkhead.js';
 import { createCircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { deadlineSignal, withDeadline } from '../../src/resilience/deadline.js';
 import { compose } from '../../src/resilience/compose.js';
 import type { ResiliencePolicy } from '../../src/resilience/policy.js';
 import { createRetryBudget } from '../../src/resilience/retry-budget.js';
@@ -91,6 +93,22 @@ describe('compose', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(await p).toBeInstanceOf(CircuitOpenError);
     expect(fn).toHaveBeenCalledTimes(1); // the second attempt met the open breaker
+  });
+
+  it('10,000 calls through the full composition leave no listener on the shared parent or deadline signal', async () => {
+    vi.useRealTimers();
+    const breaker = createCircuitBreaker({ name: 'compose-leak', timeoutMs: 5_000 });
+    disposers.push(() => breaker.dispose());
+    const policy = compose(createBulkhead({ concurrency: 8, queue: 100 }), breaker, createTimeout({ ms: 5_000 }));
+    const parent = new AbortController();
+    const left = await withDeadline(60_000, async () => {
+      for (let i = 0; i < 10_000; i++) await policy.execute(async () => i, { signal: parent.signal });
+      await policy.execute(() => Promise.reject(new Error('x')), { signal: parent.signal }).catch(() => undefined);
+      const deadline = deadlineSignal();
+      return deadline === undefined ? -1 : getEventListeners(deadline, 'abort').length;
+    });
+    expect(left).toBe(0);
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
   });
 
   it('rejects something that is not a policy', () => {

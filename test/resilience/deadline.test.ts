@@ -103,6 +103,10 @@ describe('withDeadline', () => {
     await expect(withDeadline(ms, async () => 1)).rejects.toBeInstanceOf(ConfigurationError);
   });
 
+  it('rejects a negative floorMs with ConfigurationError', async () => {
+    await expect(withDeadline(100, async () => 1, { floorMs: -1 })).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
   it('leaves no listener on a long-lived parent signal after 10,000 calls', async () => {
     const parent = new AbortController();
     for (let i = 0; i < 10_000; i++) await withDeadline(1_000, async () => i, { signal: parent.signal });
