@@ -208,8 +208,7 @@ describe('createAuthorizationCache: loader failures, grace, deadline, refresh-ah
     await sleep(300);
     allowed = false;
     expect(await cache.check(r)).toEqual({ allowed: true });
-    for (let i = 0; i < 100 && state.calls < 2; i++) await sleep(10);
-    await sleep(20);
+    for (let i = 0; i < 200 && (state.calls < 2 || cache.stats().inFlight > 0); i++) await sleep(10);
     expect(state.calls).toBe(2);
     expect(cache.stats().refreshes).toBe(1);
     expect(await cache.check(r)).toEqual({ allowed: false });
