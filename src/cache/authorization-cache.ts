@@ -279,7 +279,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
     return {
       key,
-      scopes: [userScope(request.userId), resourceScope(request.resourceId)],
+      // Same strings as userScope() / resourceScope(), from the memoised escaped parts.
+      scopes: [`u:{${this.users.escaped(request.userId)}}`, `r:${this.resources.escaped(request.resourceId)}`],
       request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
     };
   }
