@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
+import { channels, publish, traceCall, tracing } from '../observe/channels.js';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
 import { awaitUnlessAborted } from './bounded-call.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
@@ -185,6 +186,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
           if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
+          publish(channels.cacheHit, { layer: l1.name });
           if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem());
           return Promise.resolve(entry.value);
         }
@@ -226,6 +228,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
           if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
           this.counters.staleServed++;
           this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
+          publish(channels.cacheStale, { layer: stale.layer });
           values[index] = stale.entry.value;
         }
       }),
@@ -349,7 +352,9 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     try {
       const requests = batch.map((item) => item.request);
       // The breaker bounds the call by min(loaderTimeoutMs, remaining deadline) and aborts its signal.
-      const result = await this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal }));
+      const result = await traceCall(tracing.loader, { operation: this.name }, () =>
+        this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal })),
+      );
       values = Array.isArray(result) ? result : (result as { values: readonly V[] }).values;
       const loadedVersion = Array.isArray(result) ? undefined : (result as { version?: string }).version;
       if (!Array.isArray(values) || values.length !== batch.length) {
@@ -418,6 +423,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     if (!this.options.bus) return;
     try {
       await this.options.bus.publish(message);
+      publish(channels.invalidationSent, { cache: this.name, keys: (message.keys?.length ?? 0) + (message.scopes?.length ?? 0) });
     } catch (err) {
       this.events.emit('error', { error: err, phase: 'bus' });
     }
@@ -431,6 +437,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const clear = message.clear === true;
     this.applyLocally(keys, scopes, clear, message.version);
     this.events.emit('invalidate', { keys, scopes, clear, source: 'bus', version: message.version });
+    publish(channels.invalidationReceived, { cache: this.name, keys: keys.length + scopes.length });
   }
 
   private onBusReconnect(): void {
@@ -439,5 +446,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.flights.forgetAll();
     this.reader.dropLocal([], true);
     this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'reconnect', version });
+    publish(channels.busReconnect, { cache: this.name });
   }
 }

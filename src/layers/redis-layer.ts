@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { CircuitOpenError, ConfigurationError, DeadlineExceededError, isSupaguardError, TimeoutError } from '../errors.js';
 import { abortError, resolveBudget } from '../resilience/deadline.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
 import { groupBySlot } from './redis-slots.js';
@@ -190,7 +191,9 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     }
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
-      const result = await this.bounded(operation, command);
+      // Traced on `supaguard:redis` as the bare command (`get`, `mget` …) for spans and latency
+      // metrics; traceCall costs one hasSubscribers check when nobody listens.
+      const result = await traceCall(tracing.redis, { operation: operation.replace(/^redis\./, '') }, () => this.bounded(operation, command));
       this.breaker.success();
       return result;
     } catch (err) {

@@ -64,9 +64,9 @@ export function subscribeMetrics(sink: MetricSink): MetricSubscription {
   on(channels.cacheHit, (e) => lookup(String(e.layer), true));
   on(channels.cacheMiss, (e) => lookup(String(e.layer), false));
   on(channels.cacheStale, (e) => count('cacheStaleServes', { layer: String(e.layer) }));
-  on(channels.invalidationSent, (e) => count('invalidationsSent', { bus: String(e.bus) }));
-  on(channels.invalidationReceived, (e) => count('invalidationsReceived', { bus: String(e.bus) }));
-  on(channels.busReconnect, (e) => count('busReconnects', { bus: String(e.bus) }));
+  on(channels.invalidationSent, (e) => count('invalidationsSent', { cache: String(e.cache) }));
+  on(channels.invalidationReceived, (e) => count('invalidationsReceived', { cache: String(e.cache) }));
+  on(channels.busReconnect, (e) => count('busReconnects', { cache: String(e.cache) }));
   on(channels.breakerState, (e) => {
     const name = String(e.name);
     count('breakerTransitions', { name, from: String(e.from), to: String(e.to) });
@@ -76,7 +76,7 @@ export function subscribeMetrics(sink: MetricSink): MetricSubscription {
     sink.set('bulkheadActive', { name: String(e.name) }, e.active);
     sink.set('bulkheadQueueDepth', { name: String(e.name) }, e.queued);
   });
-  on(channels.bulkheadRejected, (e) => count('bulkheadRejections', { name: String(e.name) }));
+  on(channels.bulkheadRejected, (e) => count('bulkheadRejections', { name: String(e.name), reason: String(e.reason) }));
   on(channels.tokenCacheHit, () => count('tokenCacheHits'));
   on(channels.tokenCacheMiss, () => count('tokenCacheMisses'));
   on(channels.serviceKeyHit, () => count('serviceKeyHits'));

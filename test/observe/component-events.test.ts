@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import { createAccessTokenVerifier } from '../../src/auth/access-token-verifier.js';
+import { createServiceKeyCache } from '../../src/auth/service-key-cache.js';
+import { createAuthorizationCache } from '../../src/cache/authorization-cache.js';
 import { runQuery, type QueryBuilderLike } from '../../src/client/run-query.js';
-import { channels, subscribe, subscribeTracing, tracing, type BreakerStateEvent } from '../../src/observe/channels.js';
+import { memoryLayer } from '../../src/layers/memory.js';
+import { channels, subscribe, subscribeTracing, tracing, type BreakerStateEvent, type TypedChannel } from '../../src/observe/channels.js';
+import { createBulkhead } from '../../src/resilience/bulkhead.js';
 import { createCircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { controllableLoader, LocalBus, req } from '../cache/fixtures.js';
+import { signRaw, userClaims } from '../helpers/jwt.js';
+
+/** Records every message of the given channels as `name payload` while `fn` runs. */
+async function recording(list: Array<TypedChannel<object>>, fn: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const disposers = list.map((channel) => subscribe(channel, (e) => seen.push(`${channel.name.replace('supaguard:', '')} ${JSON.stringify(e)}`)));
+  try {
+    await fn();
+  } finally {
+    for (const dispose of disposers) dispose();
+  }
+  return seen;
+}
 
 // The components publish on the channels; these tests prove each publish site fires.
 
@@ -65,5 +84,81 @@ describe('runQuery → tracing:supaguard:query', () => {
       dispose();
     }
     expect(seen).toEqual(['start projects.byId', 'end projects.byId ok', 'start projects.update', 'end projects.update error']);
+  });
+});
+
+describe('authorization cache → cache and loader channels', () => {
+  it('publishes misses, hits, the traced loader call, invalidations sent, received and a bus reconnect', async () => {
+    const bus = new LocalBus();
+    const { loader } = controllableLoader();
+    const a = createAuthorizationCache({ layers: [memoryLayer({ max: 100 })], loader, bus });
+    const b = createAuthorizationCache({ layers: [memoryLayer({ max: 100 })], loader, bus });
+    const loads: string[] = [];
+    const disposeTrace = subscribeTracing(tracing.loader, { asyncEnd: (ctx) => loads.push(ctx.operation) });
+    const r = req();
+    const seen = await recording(
+      [channels.cacheHit, channels.cacheMiss, channels.invalidationSent, channels.invalidationReceived, channels.busReconnect],
+      async () => {
+        await a.check(r);
+        await a.check(r);
+        await a.invalidate({ userId: r.userId });
+        bus.reconnect();
+      },
+    );
+    disposeTrace();
+    await a.close();
+    await b.close();
+    expect(seen).toEqual([
+      'cache:miss {"layer":"memory"}',
+      'cache:hit {"layer":"memory"}',
+      // The in-process bus delivers to the other instance before publish() returns.
+      'cache:invalidation-received {"cache":"authz","keys":1}',
+      'cache:invalidation-sent {"cache":"authz","keys":1}',
+      'bus:reconnect {"cache":"authz"}',
+      'bus:reconnect {"cache":"authz"}',
+    ]);
+    expect(loads).toEqual(['authz']);
+  });
+});
+
+describe('bulkhead → supaguard:bulkhead:*', () => {
+  it('publishes occupancy and a rejection with its reason', async () => {
+    const bulkhead = createBulkhead({ concurrency: 1, queue: 0, name: 'pg' });
+    let release: () => void = () => {};
+    const seen = await recording([channels.bulkheadQueue, channels.bulkheadRejected], async () => {
+      const running = bulkhead.execute(() => new Promise<void>((resolve) => (release = resolve)));
+      await expect(bulkhead.execute(async () => 'second')).rejects.toMatchObject({ code: 'E_BULKHEAD_FULL' });
+      release();
+      await running;
+    });
+    expect(seen).toEqual([
+      'bulkhead:queue {"name":"pg","active":1,"queued":0}',
+      'bulkhead:rejected {"name":"pg","reason":"queue-full"}',
+      'bulkhead:queue {"name":"pg","active":0,"queued":0}',
+    ]);
+  });
+});
+
+describe('token verifier and service keys → cache hit/miss channels', () => {
+  it('publishes a token-cache miss for the first verification and hits after', async () => {
+    const issuer = 'https://abcdefghijklmnopqrst.supabase.co/auth/v1';
+    const secret = 'super-secret-jwt-token-with-at-least-32-characters-long';
+    const verifier = createAccessTokenVerifier({ jwtSecret: secret, issuer });
+    const token = await signRaw('{"alg":"HS256","typ":"JWT"}', JSON.stringify(userClaims(issuer)), { alg: 'HS256', secret: new TextEncoder().encode(secret) });
+    const seen = await recording([channels.tokenCacheHit, channels.tokenCacheMiss], async () => {
+      for (let i = 0; i < 3; i++) await verifier.verify(token);
+    });
+    verifier.dispose();
+    expect(seen).toEqual(['token-cache:miss {}', 'token-cache:hit {}', 'token-cache:hit {}']);
+  });
+
+  it('publishes a service-key miss, then hits', async () => {
+    const key = 'sb_secret_component_events_key_0123456789';
+    const keys = createServiceKeyCache({ secretKeys: key });
+    const seen = await recording([channels.serviceKeyHit, channels.serviceKeyMiss], async () => {
+      expect((await keys.validate(key)).valid).toBe(true);
+      expect((await keys.validate(key)).valid).toBe(true);
+    });
+    expect(seen).toEqual(['service-key:miss {}', 'service-key:hit {}']);
   });
 });
