@@ -2,13 +2,12 @@ import { ConfigurationError, InvalidIdentifierError, LoaderError } from '../erro
 import type { CacheEventMap, CacheEventName, CacheStats } from './cache-events.js';
 import { decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
 import {
-  assertAction,
   assertIdentifier,
-  authorizationKey,
   isUuid,
   resourceScope,
   tagScope,
   userScope,
+  ValidatedIdentifiers,
   type IdentifierValidator,
 } from './keys.js';
 import { createLayeredCache, type LayeredCache, type LoaderBreakerOptions, type LoaderResult, type ReadItem } from './layered-cache.js';
@@ -134,11 +133,17 @@ function freezeDecision(decision: Decision): Decision {
 class AuthorizationCacheImpl implements AuthorizationCache {
   private readonly engine: LayeredCache<Decision, AuthorizationRequest>;
   private readonly validateId: IdentifierValidator;
+  private readonly users: ValidatedIdentifiers;
+  private readonly resources: ValidatedIdentifiers;
+  private readonly actions: ValidatedIdentifiers;
 
   constructor(options: AuthorizationCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigurationError('options', 'must be an object');
     if (typeof options.loader !== 'function') throw new ConfigurationError('loader', 'must be a function');
     this.validateId = options.validateId ?? isUuid;
+    this.users = new ValidatedIdentifiers('userId', this.validateId);
+    this.resources = new ValidatedIdentifiers('resourceId', this.validateId);
+    this.actions = new ValidatedIdentifiers('action', undefined, 1_000);
     const ttlMs = options.ttlMs ?? 60_000;
     const negativeTtlMs = options.negativeTtlMs ?? Math.min(ttlMs, 10_000);
     if (!(negativeTtlMs >= 0) || !Number.isFinite(negativeTtlMs)) throw new ConfigurationError('negativeTtlMs', 'must be a finite number >= 0');
@@ -258,10 +263,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
 
   keyOf(request: AuthorizationRequest): string {
     if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
-    assertIdentifier(request.userId, 'userId', this.validateId);
-    assertIdentifier(request.resourceId, 'resourceId', this.validateId);
-    assertAction(request.action);
-    return authorizationKey(request.userId, request.resourceId, request.action);
+    // Same composition as authorizationKey(), from memoised validated parts.
+    return `authz:{${this.users.escaped(request.userId)}}:${this.resources.escaped(request.resourceId)}:${this.actions.escaped(request.action)}`;
   }
 
   close(): Promise<void> {
@@ -276,7 +279,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
     return {
       key,
-      scopes: [userScope(request.userId), resourceScope(request.resourceId)],
+      // Same strings as userScope() / resourceScope(), from the memoised escaped parts.
+      scopes: [`u:{${this.users.escaped(request.userId)}}`, `r:${this.resources.escaped(request.resourceId)}`],
       request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
     };
   }

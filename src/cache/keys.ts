@@ -123,3 +123,39 @@ export const tagScope = (tag: string): string => `t:${escapeKeyPart(tag)}`;
 export const stampKey = (scope: string): string => `stamp:${scope}`;
 /** The scope every entry belongs to; stamping it invalidates the whole cache. */
 export const GLOBAL_SCOPE = '*';
+
+/**
+ * Remembers identifiers that already passed validation, with their escaped
+ * form, so a hot id is checked once instead of on every request. Validators
+ * must be pure (same answer for the same string). Bounded: it starts over
+ * when full.
+ *
+ * @example
+ * ```ts
+ * const users = new ValidatedIdentifiers('userId', isUuid);
+ * const part = users.escaped(req.userId); // throws E_INVALID_ID for a bad id
+ * ```
+ */
+export class ValidatedIdentifiers {
+  private readonly known = new Map<string, string>();
+
+  constructor(
+    private readonly field: IdentifierField | 'action',
+    private readonly validator: IdentifierValidator | undefined,
+    private readonly max = 10_000,
+  ) {}
+
+  /** The escaped key part of `id`. @throws {@link InvalidIdentifierError} */
+  escaped(id: unknown): string {
+    if (typeof id === 'string') {
+      const hit = this.known.get(id);
+      if (hit !== undefined) return hit;
+    }
+    if (this.field === 'action' || this.validator === undefined) assertAction(id);
+    else assertIdentifier(id, this.field, this.validator);
+    const part = escapeKeyPart(id as string);
+    if (this.known.size >= this.max) this.known.clear();
+    this.known.set(id as string, part);
+    return part;
+  }
+}

@@ -46,14 +46,14 @@ describe('createAuthorizationCache: read path', () => {
   });
 
   it('caches denials with their own (negative) TTL', async () => {
-    const { cache, state } = setup({ ttlMs: 60_000, negativeTtlMs: 40, jitter: 0 }, (r) => ({ allowed: r.action === 'read', reason: 'no-role' }));
+    const { cache, state } = setup({ ttlMs: 60_000, negativeTtlMs: 300, jitter: 0 }, (r) => ({ allowed: r.action === 'read', reason: 'no-role' }));
     const deny = req(undefined, undefined, 'delete');
     const allow = req();
     expect(await cache.check(deny)).toEqual({ allowed: false, reason: 'no-role' });
     await cache.check(allow);
     await cache.check(deny);
     expect(state.calls).toBe(2);
-    await sleep(80);
+    await sleep(450);
     await cache.check(deny);
     await cache.check(allow);
     expect(state.calls).toBe(3);
@@ -202,13 +202,13 @@ describe('createAuthorizationCache: loader failures, grace, deadline, refresh-ah
 
   it('refresh-ahead reloads in the background while the old value is served', async () => {
     let allowed = true;
-    const { cache, state } = setup({ ttlMs: 200, refreshAheadMs: 150, jitter: 0 }, () => ({ allowed }));
+    const { cache, state } = setup({ ttlMs: 2_000, refreshAheadMs: 1_800, jitter: 0 }, () => ({ allowed }));
     const r = req();
     await cache.check(r);
-    await sleep(80);
+    await sleep(300);
     allowed = false;
     expect(await cache.check(r)).toEqual({ allowed: true });
-    await sleep(30);
+    for (let i = 0; i < 200 && (state.calls < 2 || cache.stats().inFlight > 0); i++) await sleep(10);
     expect(state.calls).toBe(2);
     expect(cache.stats().refreshes).toBe(1);
     expect(await cache.check(r)).toEqual({ allowed: false });

@@ -25,6 +25,8 @@ describe('key safety', () => {
     const { loader } = controllableLoader();
     const cache = createAuthorizationCache({ layers: [memoryLayer({ max: 10 })], loader, ttlMs: 1_000, validateId: (id) => /^[a-z0-9:{}%]+$/.test(id) });
     expect(await cache.check({ userId: 'u:1', resourceId: 'r{1}', action: 'read' })).toEqual({ allowed: true });
+    // The memoised fast path composes exactly what authorizationKey() does, on first and repeated use.
+    for (let i = 0; i < 2; i++) expect(cache.keyOf({ userId: 'u:1', resourceId: 'r{1}', action: 'a b' })).toBe(authorizationKey('u:1', 'r{1}', 'a b'));
     await expect(cache.check({ userId: 'UPPER', resourceId: 'r', action: 'read' })).rejects.toMatchObject({ code: 'E_INVALID_ID' });
     const throwing = createAuthorizationCache({ layers: [], loader, ttlMs: 1_000, validateId: () => { throw new Error('boom'); } });
     await expect(throwing.check(req())).rejects.toMatchObject({ code: 'E_INVALID_ID' });

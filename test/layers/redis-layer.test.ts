@@ -30,6 +30,24 @@ describe.skipIf(!available)('redisLayer on the shared Redis', () => {
     expect(await layer.getMany(['bad', 'foreign'])).toEqual([undefined, undefined]);
   });
 
+  it('reads issued in the same tick share one MGET, each caller getting its own keys', async () => {
+    const layer = redisLayer<number>({ client, prefix: `${filePrefix}batch:` });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => layer.set(`k${i}`, entry(i), 60_000)));
+    const original = client.mgetBuffer.bind(client);
+    let commands = 0;
+    client.mgetBuffer = ((...args: Parameters<typeof original>) => {
+      commands++;
+      return original(...args);
+    }) as typeof client.mgetBuffer;
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => layer.getMany([`k${i}`, 'absent', `k${(i + 1) % 50}`])));
+      expect(commands).toBe(1);
+      results.forEach((got, i) => expect(got.map((e) => e?.value)).toEqual([i, undefined, (i + 1) % 50]));
+    } finally {
+      client.mgetBuffer = original;
+    }
+  });
+
   it('handles ioredis error events itself', () => {
     const fresh = new Redis(REDIS_URL, { lazyConnect: true });
     const before = fresh.listenerCount('error');
