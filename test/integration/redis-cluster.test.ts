@@ -24,6 +24,10 @@ const connect = (): Cluster => {
   return client;
 };
 
+afterAll(() => {
+  for (const c of singleClients) c.disconnect();
+});
+
 describe.skipIf(!clusterAvailable)('on a private 3-master Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
@@ -32,7 +36,7 @@ describe.skipIf(!clusterAvailable)('on a private 3-master Redis Cluster', () => 
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of [...clients, ...singleClients]) c.disconnect();
+    for (const c of clients) c.disconnect();
     const pids = cluster?.pids ?? [];
     await cluster?.stop();
     // stop() killed every node by PID.
