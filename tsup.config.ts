@@ -8,7 +8,11 @@ import { defineConfig } from 'tsup';
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   supabase: 'src/supabase.ts',
+  fastify: 'src/fastify.ts',
+  express: 'src/express.ts',
   postgres: 'src/postgres.ts',
+  prometheus: 'src/prometheus.ts',
+  otel: 'src/otel.ts',
   redis: 'src/redis.ts',
   testing: 'src/testing.ts',
 };

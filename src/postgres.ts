@@ -1,6 +1,7 @@
 /**
- * `supaguard/postgres` — database-driven cache invalidation (triggers + LISTEN)
- * and consistency tokens. Needs the optional peer `pg`.
+ * `supaguard/postgres` — Postgres backends: database-driven cache invalidation
+ * (triggers + LISTEN), consistency tokens, and the audit-log sink. Needs the
+ * optional peer `pg` (you pass your own Pool or Client).
  *
  * @module
  */
@@ -17,5 +18,6 @@ export {
 } from './postgres/invalidation-listener.js';
 export type { PgListenClient, PgNotification } from './postgres/pg-client.js';
 export type { Queryable } from './postgres/queryable.js';
+export { postgresAuditSink, auditLogTableSql, PostgresAuditSink, type PostgresAuditSinkOptions, type AuditQueryable } from './postgres/audit-sink.js';
 export { consistencySql } from './postgres/consistency-sql.js';
 export { writeConsistencyToken, readConsistencyVersion, type ConsistencyOptions } from './postgres/consistency-token.js';
