@@ -44,6 +44,7 @@ const SMOKE = {
     const user = m.getUserClient({ url: 'https://consumer.supabase.co', key: 'sb_publishable_consumer' }, 'a.b.c');
     return client === same && typeof user.from === 'function' ? m.closeSupabaseClients().then(() => true) : false;
   })()`,
+  './postgres': `m.invalidationSql().includes('pg_notify') && m.consistencySql().includes('write_version') && m.parseInvalidationPayload('{"v":1,"all":true}').kind === 'clear'`,
 };
 
 const ALLOWED_FILE = /^(dist\/.+|docs\/sql\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/;
