@@ -15,8 +15,10 @@ INSERT INTO supaguard.consistency_clock (id, version) VALUES (true, 0) ON CONFLI
 -- Call inside the writing transaction, after (or before) the permission change;
 -- the result is the write's version: encode it as the consistency token.
 -- Writers that call it are serialised on the clock row until they commit.
+-- SECURITY DEFINER, so callers need no privilege on the table: grant your app
+-- role USAGE on the schema and EXECUTE on this function (not granted to PUBLIC).
 CREATE OR REPLACE FUNCTION supaguard.write_version() RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $supaguard$
   UPDATE supaguard.consistency_clock
@@ -24,6 +26,7 @@ AS $supaguard$
   WHERE id
   RETURNING version;
 $supaguard$;
+REVOKE ALL ON FUNCTION supaguard.write_version() FROM PUBLIC;
 
 -- The 64-bit id of a 32-bit xid near a snapshot (within 2^31 of its xmax).
 CREATE OR REPLACE FUNCTION supaguard.widen_xid(x xid, snap pg_snapshot) RETURNS xid8
@@ -46,7 +49,7 @@ $supaguard$;
 -- (minus 1 µs) is: it precedes the snapshot, and any writer that takes the row
 -- later reads the clock after it.
 CREATE OR REPLACE FUNCTION supaguard.read_version() RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $supaguard$
   SELECT CASE

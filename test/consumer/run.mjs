@@ -45,7 +45,7 @@ const SMOKE = {
     return client === same && typeof user.from === 'function' ? m.closeSupabaseClients().then(() => true) : false;
   })()`,
   './redis': `m.keySlot('{user:1}:projects') === m.keySlot('user:1')`,
-  './postgres': `m.invalidationSql({ schema: 'supaguard' }).includes('supaguard')`,
+  './postgres': `m.invalidationSql().includes('pg_notify') && m.consistencySql().includes('write_version') && m.parseInvalidationPayload('{"v":1,"all":true}').kind === 'clear'`,
   './express': `typeof m.deadline(100) === 'function'`,
   './fastify': `typeof m.supaguard === 'function' && m.toProblem(new Error('plain')) === undefined`,
   './prometheus': `import('prom-client').then((prom) => {

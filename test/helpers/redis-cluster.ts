@@ -31,6 +31,24 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 /**
+ * True when `redis-server` and `redis-cli` are on PATH. Under `CI=true` their
+ * absence is a failure (this throws); elsewhere it prints one loud line and the
+ * caller skips with `describe.skipIf(!available)`.
+ */
+export async function requireRedisBinaries(): Promise<boolean> {
+  try {
+    await run('redis-server', ['--version'], { timeout: 10_000 });
+    await run('redis-cli', ['--version'], { timeout: 10_000 });
+    return true;
+  } catch {
+    const message = 'redis-server / redis-cli are not on PATH (the Redis Cluster tests start their own cluster)';
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${message}`);
+    console.warn(`\n⚠️  SKIPPING Redis Cluster tests: ${message}\n`);
+    return false;
+  }
+}
+
+/**
  * Starts `masters` cluster-enabled `redis-server`s on free loopback ports
  * (nothing persisted, config files in a temp dir), joins them with
  * `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes`, and waits

@@ -119,6 +119,30 @@ describe.skipIf(!available)('consistency versions in SQL (real Postgres)', () =>
     await expect(readConsistencyVersion(db.pool, { schema: 'Bad-Name' })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 
+  it('an application role needs only USAGE and EXECUTE (write_version is not granted to PUBLIC)', async () => {
+    const role = `${db.name}_app`;
+    await db.pool.query(`CREATE ROLE ${role} NOLOGIN`);
+    const client = await db.pool.connect();
+    try {
+      await db.pool.query(`GRANT USAGE ON SCHEMA ${db.name} TO ${role}`);
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${role}`);
+      // read_version is harmless and open to everyone with USAGE.
+      expect(await readConsistencyVersion(client, { schema: db.name })).toMatch(/^[0-9]+$/);
+      await expect(writeConsistencyToken(client, { schema: db.name })).rejects.toMatchObject({ code: 'E_DB', dbCode: '42501' });
+      await client.query('ROLLBACK');
+      await db.pool.query(`GRANT EXECUTE ON FUNCTION ${db.name}.write_version() TO ${role}`);
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${role}`);
+      expect(await writeConsistencyToken(client, { schema: db.name })).toMatch(/^sgv1\./);
+      await client.query('COMMIT');
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      await db.pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+  });
+
   it('a rolled-back writer does not pin readers to an old version', async () => {
     const writer = await db.pool.connect();
     try {

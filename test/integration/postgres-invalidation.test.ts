@@ -103,6 +103,27 @@ describe.skipIf(!available)('database-driven invalidation (real Postgres)', () =
     expect(cache.has(bystander, 'doc-2')).toBe(true);
   });
 
+  it('fires for an application role that may only write the table (as PostgREST\'s roles do)', async () => {
+    const cache = new RecordingCache();
+    const { messages } = await start(cache);
+    const role = `${db.name}_writer`;
+    const user = randomUUID();
+    await db.pool.query(`CREATE ROLE ${role} NOLOGIN`);
+    const client = await db.pool.connect();
+    try {
+      await db.pool.query(`GRANT USAGE ON SCHEMA ${db.name} TO ${role}; GRANT INSERT ON ${table} TO ${role}`);
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${role}`);
+      await client.query(`INSERT INTO ${table} (user_id, team_id) VALUES ($1, $1)`, [user]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+      await db.pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+    await eventually(() => messages.length >= 1, 5_000, 'the notification');
+    expect(messages[0]).toMatchObject({ scopes: expect.arrayContaining([{ userId: user }]) });
+  });
+
   it('update and delete carry the old and new ids; an update of zero rows sends nothing', async () => {
     const cache = new RecordingCache();
     const { messages } = await start(cache);
