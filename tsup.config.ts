@@ -11,6 +11,8 @@ export const entries: Record<string, string> = {
   fastify: 'src/fastify.ts',
   express: 'src/express.ts',
   postgres: 'src/postgres.ts',
+  prometheus: 'src/prometheus.ts',
+  otel: 'src/otel.ts',
   redis: 'src/redis.ts',
   testing: 'src/testing.ts',
 };

@@ -1,5 +1,6 @@
 import { importJWK, type JWK } from 'jose';
 import { isSupaguardError, JwksUnavailableError } from '../errors.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -163,7 +164,7 @@ export class JwksKeyStore {
   }
 
   private refresh(): Promise<void> {
-    const run = this.fetchKeys().finally(() => {
+    const run = traceCall(tracing.jwks, { operation: 'fetch' }, () => this.fetchKeys()).finally(() => {
       this.inflight = undefined;
     });
     this.inflight = run;
@@ -244,6 +245,9 @@ export async function importKeySet(jwks: JsonWebKeySet): Promise<Map<string, Sto
     const id = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : fingerprint(JSON.stringify(publicJwk));
     try {
       const key = await importJWK(publicJwk, alg);
+      // The same floor jose applies when it verifies: RSA keys below 2048 bits are not trusted.
+      const modulusLength = (key as { algorithm?: { modulusLength?: number } }).algorithm?.modulusLength;
+      if (alg === 'RS256' && !(typeof modulusLength === 'number' && modulusLength >= 2048)) continue;
       result.set(id, { id, alg, key });
     } catch {
       // A key that does not import is not usable; the others still are.

@@ -2,6 +2,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { compactVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { parseCompactJws } from './compact-jws.js';
 import { secretPrefix } from './fingerprint.js';
 import { normaliseSupabaseUrl, projectRefFromUrl } from './supabase-url.js';
@@ -140,7 +141,11 @@ export class ServiceKeyCache {
     // The hot path needs only the fingerprint string; the digest bytes are rebuilt from it on a miss.
     const id = hash('sha256', key, 'base64');
     const cached = this.cache.get(id);
-    if (cached !== undefined && this.now() < cached.expiresAt) return Promise.resolve(cached.result);
+    if (cached !== undefined && this.now() < cached.expiresAt) {
+      publish(channels.serviceKeyHit, {});
+      return Promise.resolve(cached.result);
+    }
+    publish(channels.serviceKeyMiss, {});
     let pending = this.inflight.get(id);
     if (pending === undefined) {
       pending = this.compute(key, Buffer.from(id, 'base64'))

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
+import { channels, publish, traceCall, tracing } from '../observe/channels.js';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
 import { awaitUnlessAborted } from './bounded-call.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
@@ -73,6 +74,8 @@ export interface LayeredCache<V, R> {
   readonly id: string;
   /** The value for `item`, from the first layer holding a usable entry, else from the loader. */
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /** Like `get`, building the item only when the L1 fast path cannot answer (saves allocations on hits). */
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V>;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -170,21 +173,26 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V> {
+    return this.getByKey(item.key, () => item, options);
+  }
+
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V> {
     const l1 = this.l1;
     if (l1 !== undefined && options?.minVersion === undefined) {
-      const entry = l1.peek?.(item.key);
+      const entry = l1.peek?.(key);
       if (entry !== undefined) {
         const now = Date.now();
-        if (entry.expiresAt > now && this.stamps.isValid(entry, item.key)) {
+        if (entry.expiresAt > now && this.stamps.isValid(entry, key)) {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
-          if (this.events.active > 0) this.events.emit('hit', { key: item.key, layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(item);
+          if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
+          publish(channels.cacheHit, { layer: l1.name });
+          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem());
           return Promise.resolve(entry.value);
         }
       }
     }
-    return this.getMany([item], options).then((values) => values[0] as V);
+    return this.getMany([makeItem()], options).then((values) => values[0] as V);
   }
 
   peek(key: string, minVersion?: string): V | undefined {
@@ -220,6 +228,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
           if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
           this.counters.staleServed++;
           this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
+          publish(channels.cacheStale, { layer: stale.layer });
           values[index] = stale.entry.value;
         }
       }),
@@ -247,8 +256,12 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally(keys, scopes, false, version);
     this.events.emit('invalidate', { keys, scopes, clear: false, source: 'local', version });
-    const failures = await this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) });
+    // Published in parallel with the L2 writes: receivers stamp locally, so they reject the old L2 entry even
+    // if they read it before the delete lands.
+    const [failures] = await Promise.all([
+      this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 
@@ -256,8 +269,10 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally([], [], true, version);
     this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'local', version });
-    const failures = await this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, clear: true });
+    const [failures] = await Promise.all([
+      this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, clear: true }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 
@@ -337,7 +352,9 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     try {
       const requests = batch.map((item) => item.request);
       // The breaker bounds the call by min(loaderTimeoutMs, remaining deadline) and aborts its signal.
-      const result = await this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal }));
+      const result = await traceCall(tracing.loader, { operation: this.name }, () =>
+        this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal })),
+      );
       values = Array.isArray(result) ? result : (result as { values: readonly V[] }).values;
       const loadedVersion = Array.isArray(result) ? undefined : (result as { version?: string }).version;
       if (!Array.isArray(values) || values.length !== batch.length) {
@@ -406,6 +423,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     if (!this.options.bus) return;
     try {
       await this.options.bus.publish(message);
+      publish(channels.invalidationSent, { cache: this.name, keys: (message.keys?.length ?? 0) + (message.scopes?.length ?? 0) });
     } catch (err) {
       this.events.emit('error', { error: err, phase: 'bus' });
     }
@@ -419,6 +437,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const clear = message.clear === true;
     this.applyLocally(keys, scopes, clear, message.version);
     this.events.emit('invalidate', { keys, scopes, clear, source: 'bus', version: message.version });
+    publish(channels.invalidationReceived, { cache: this.name, keys: keys.length + scopes.length });
   }
 
   private onBusReconnect(): void {
@@ -427,5 +446,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.flights.forgetAll();
     this.reader.dropLocal([], true);
     this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'reconnect', version });
+    publish(channels.busReconnect, { cache: this.name });
   }
 }

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
 import { boundedCall } from '../cache/bounded-call.js';
+import { traceCall, tracing } from '../observe/channels.js';
 import type { InvalidationBus, InvalidationHandlers, InvalidationMessage } from '../cache/types.js';
 import { isVersion } from '../cache/version.js';
 
@@ -112,7 +113,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   async publish(message: InvalidationMessage): Promise<void> {
     if (this.publisher.status !== 'ready') throw new Error(`Redis publisher connection is ${this.publisher.status}`);
     const payload = encode(message);
-    await boundedCall(() => this.publisher.publish(this.channel, payload), this.timeoutMs, 'redis.publish');
+    await traceCall(tracing.redis, { operation: 'publish' }, () => boundedCall(() => this.publisher.publish(this.channel, payload), this.timeoutMs, 'redis.publish'));
   }
 
   subscribe(handlers: InvalidationHandlers): () => void {

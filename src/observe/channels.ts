@@ -22,16 +22,16 @@ export interface CacheLayerEvent {
 
 /** Payload of `supaguard:cache:invalidation-sent` and `supaguard:cache:invalidation-received`. */
 export interface InvalidationEvent {
-  /** Bus transport name, e.g. `redis`, `postgres`, `memory`. */
-  readonly bus: string;
-  /** Keys the message invalidates (0 for "everything"). */
+  /** Name of the cache that sent or applied the invalidation, e.g. `authorization`. */
+  readonly cache: string;
+  /** Keys and scopes the message names (0 for "everything"). */
   readonly keys: number;
 }
 
-/** Payload of `supaguard:bus:reconnect`. */
+/** Payload of `supaguard:bus:reconnect`: a cache's bus reconnected and the cache dropped its local entries. */
 export interface BusReconnectEvent {
-  /** Bus transport name. */
-  readonly bus: string;
+  /** Name of the cache. */
+  readonly cache: string;
 }
 
 /** Payload of `supaguard:breaker:state`. */
@@ -56,6 +56,8 @@ export interface BulkheadQueueEvent {
 export interface BulkheadRejectedEvent {
   /** Bulkhead name. */
   readonly name: string;
+  /** `queue-full`, `queue-timeout` or `deadline`. */
+  readonly reason: string;
 }
 
 /** Payload of the events that carry no fields (token and service-key cache hits and misses). */

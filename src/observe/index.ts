@@ -13,3 +13,6 @@ export {
   type AuditLogStats,
   type AuditErrorListener,
 } from './audit-log.js';
+export * from './traced-calls.js';
+export * from './metric-catalog.js';
+export * from './metric-events.js';

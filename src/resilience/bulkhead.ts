@@ -1,4 +1,5 @@
 import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type BulkheadRejectReason } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { Listeners, type Disposer } from './listeners.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
@@ -89,6 +90,7 @@ export class Bulkhead implements ResiliencePolicy {
     if (this.running >= this.concurrency) await this.wait(callerSignal, budget.ms, budget.deadlineBound);
     else this.running++;
     this.admitted++;
+    this.publishOccupancy();
     // fn must see both the caller's abort and the deadline's; link them only when both exist.
     let linked: AbortController | undefined;
     const onUpstreamAbort = (event: Event): void => linked?.abort((event.target as AbortSignal).reason);
@@ -164,6 +166,7 @@ export class Bulkhead implements ResiliencePolicy {
         },
         leave: () => {
           this.waiters.delete(waiter);
+          this.publishOccupancy();
           if (timer !== undefined) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
         },
@@ -178,6 +181,7 @@ export class Bulkhead implements ResiliencePolicy {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
+      this.publishOccupancy();
     });
   }
 
@@ -185,12 +189,18 @@ export class Bulkhead implements ResiliencePolicy {
     const next = this.waiters.values().next();
     if (next.done) this.running--;
     else next.value.grant();
+    this.publishOccupancy();
+  }
+
+  private publishOccupancy(): void {
+    if (channels.bulkheadQueue.hasSubscribers) channels.bulkheadQueue.publish({ name: this.name, active: this.running, queued: this.waiters.size });
   }
 
   private rejection(reason: BulkheadRejectReason, cause?: unknown): BulkheadRejectedError {
     this.rejected[reason]++;
     const error = new BulkheadRejectedError(reason, cause === undefined ? undefined : { cause });
     this.rejectListeners.emit(error);
+    publish(channels.bulkheadRejected, { name: this.name, reason });
     return error;
   }
 }

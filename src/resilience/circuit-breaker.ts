@@ -1,9 +1,12 @@
 import Opossum from 'opossum';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
+import { boundedStatus } from './bounded-status.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
 import { withTimeout } from './timeout.js';
@@ -148,8 +151,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
       rollingCountTimeout: windowMs,
       rollingCountBuckets: buckets,
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
+      // One shared clock rotates the buckets; the status keeps counts, not every latency.
+      status: boundedStatus({ windowMs, buckets, clock: clock.emitter }),
       rotateBucketController: clock.emitter,
       errorFilter: (error: unknown) => this.classify(error) !== 'failure',
     });
@@ -288,11 +291,11 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (signal?.aborted) throw abortError(signal, this.name);
     // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
     const budget = resolveBudget(this.timeoutMs, this.name);
-    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop;
-    // fn still gets a signal of its own when there is no caller signal.
+    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop
+    // (and with no caller signal, nothing can stop it): no per-call controller is needed.
     const guarded: Run<T> =
       budget.ms === Infinity
-        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)))
+        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)))
         : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
 
     if (this.currentState === 'open') return this.reject(fallback);
@@ -393,6 +396,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   }
 
   private transition(to: 'open' | 'half-open' | 'close'): void {
+    const from = this.currentState;
     this.generation++;
     this.trialsAdmitted = 0;
     this.trialSuccesses = 0;
@@ -410,6 +414,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
       this.closeListeners.emit();
     }
+    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
 }
 

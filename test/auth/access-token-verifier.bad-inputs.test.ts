@@ -36,12 +36,15 @@ describe('access-token verifier: bad inputs', () => {
 
   it.each(cases)('$name → $code', async ({ token, code, secret }) => {
     const verifier = secret ? withSecret : jwksOnly;
-    const err = await verifier.verify((await token()) as string).then(
+    const raw = (await token()) as string;
+    const err = await verifier.verify(raw).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(isAuthError(err), String(err)).toBe(true);
     expect(err).toMatchObject({ code, status: 401 });
+    // The token (or any segment of it) never appears in the error.
+    for (const part of (raw ?? '').split('.').filter((p) => p.length >= 8)) expect((err as Error).message).not.toContain(part);
   });
 
   it('never fetched a jku / x5u URL', () => {
