@@ -1,6 +1,6 @@
 import express, { type Express, type Request } from 'express';
 import { authenticate, authorize, deadline, errorHandler, rateLimit } from 'supaguard/express';
-import { createProject, deleteMember, getProject, metrics, putMember } from '../shared/api.js';
+import { createProject, deleteMember, getProject, metrics, putMember, stats } from '../shared/api.js';
 import { ACTIONS } from '../shared/authorization.js';
 import type { ExampleContext } from '../shared/context.js';
 
@@ -14,7 +14,11 @@ export function buildExpressApp(ctx: ExampleContext): Express {
   app.use(deadline(2_000));
   app.use(express.json());
   app.get('/healthz', (_req, res) => void res.json({ ok: true, database: ctx.db.kind }));
-  app.get('/metrics', (_req, res) => void res.json(metrics(ctx)));
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await metrics(ctx);
+    res.type(contentType).send(body);
+  });
+  app.get('/stats', (_req, res) => void res.json(stats(ctx)));
   // DEVELOPMENT ONLY: tokens from the Supabase Auth stand-in.
   app.post('/dev/token', async (req, res) => void res.json({ access_token: await ctx.devIssuer.issue(String(req.body?.userId)) }));
 

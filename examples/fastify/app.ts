@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { supaguard } from 'supaguard/fastify';
-import { createProject, deleteMember, getProject, metrics, putMember } from '../shared/api.js';
+import { createProject, deleteMember, getProject, metrics, putMember, stats } from '../shared/api.js';
 import { ACTIONS } from '../shared/authorization.js';
 import type { ExampleContext } from '../shared/context.js';
 
@@ -21,7 +21,11 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
   });
 
   app.get('/healthz', isPublic, async () => ({ ok: true, database: ctx.db.kind }));
-  app.get('/metrics', isPublic, async () => metrics(ctx));
+  app.get('/metrics', isPublic, async (_req, reply) => {
+    const { contentType, body } = await metrics(ctx);
+    return reply.type(contentType).send(body);
+  });
+  app.get('/stats', isPublic, async () => stats(ctx));
   // DEVELOPMENT ONLY: tokens from the Supabase Auth stand-in.
   app.post('/dev/token', isPublic, async (req) => ({ access_token: await ctx.devIssuer.issue(String((req.body as { userId?: unknown })?.userId)) }));
 

@@ -50,8 +50,13 @@ export async function deleteMember(ctx: ExampleContext, teamId: string, userId: 
   await ctx.authorization.invalidate({ tag: teamTag(teamId) });
 }
 
-/** GET /metrics — JSON counters of the cache and the audit log. */
-export function metrics(ctx: ExampleContext): Record<string, unknown> {
+/** GET /metrics — supaguard's Prometheus metrics (text exposition format). */
+export async function metrics(ctx: ExampleContext): Promise<{ contentType: string; body: string }> {
+  return { contentType: ctx.metricsRegistry.contentType, body: await ctx.metricsRegistry.metrics() };
+}
+
+/** GET /stats — JSON counters of the cache and the audit log. */
+export function stats(ctx: ExampleContext): Record<string, unknown> {
   const cache = ctx.authorization.stats();
   return {
     database: ctx.db.kind,

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { createAccessTokenVerifier, createAuditLog, createAuthorizationCache, memoryLayer, type AuditLog, type AuthorizationCache } from 'supaguard';
 import { postgresAuditSink } from 'supaguard/postgres';
+import { registerPrometheusMetrics } from 'supaguard/prometheus';
 import { redisInvalidationBus, redisLayer } from 'supaguard/redis';
 import { authorizationLoader } from './authorization.js';
 import { openDatabase, type Database } from './database.js';
@@ -16,6 +18,8 @@ export interface ExampleContext {
   readonly auditLog: AuditLog;
   readonly redis: Redis | undefined;
   readonly subscriber: Redis | undefined;
+  /** supaguard's metrics (from its diagnostics channels) for `GET /metrics`. */
+  readonly metricsRegistry: Registry;
   /** Closes what the adapters do not (database, Redis clients, issuer). */
   close(): Promise<void>;
 }
@@ -52,6 +56,8 @@ export async function createExampleContext(options: ExampleContextOptions = {}):
     bus = redisInvalidationBus({ publisher: redis, subscriber, channel: `${prefix}invalidate` });
   }
   const authorization = createAuthorizationCache({ layers, loader: authorizationLoader(db), ttlMs: 60_000, negativeTtlMs: 30_000, ...(bus ? { bus } : {}) });
+  const metricsRegistry = new Registry();
+  const prometheus = registerPrometheusMetrics({ registry: metricsRegistry });
   const auditLog = createAuditLog({ sink: postgresAuditSink({ pool: db.auditPool, table: 'audit_log' }), batchSize: 200, flushMs: 500 });
 
   return {
@@ -62,7 +68,9 @@ export async function createExampleContext(options: ExampleContextOptions = {}):
     auditLog,
     redis,
     subscriber,
+    metricsRegistry,
     async close() {
+      prometheus.dispose();
       await devIssuer.close();
       redis?.disconnect();
       subscriber?.disconnect();

@@ -50,11 +50,14 @@ function routeScenario(getCtx: () => ExampleContext, getBases: () => Record<stri
   describe.each(['Fastify', 'Express'])('%s example', (framework) => {
     const send: Send = (...args) => sender(getCtx(), getBases()[framework] as string)(...args);
 
-    it('GET /healthz, POST /dev/token and GET /metrics need no token', async () => {
+    it('GET /healthz, POST /dev/token, GET /stats and GET /metrics need no token', async () => {
       expect((await send('GET', '/healthz')).body).toMatchObject({ ok: true });
       const t = await send('POST', '/dev/token', { body: { userId: users.carol } });
       expect(typeof t.body?.access_token).toBe('string');
-      expect((await send('GET', '/metrics')).body).toHaveProperty('cache.hitRatio');
+      expect((await send('GET', '/stats')).body).toHaveProperty('cache.hitRatio');
+      const res = await fetch(`${getBases()[framework]}/metrics`);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toMatch(/^# HELP supaguard_/m);
     });
 
     it('GET /projects/:id: public → anyone signed in; private → team members only', async () => {
