@@ -24,6 +24,7 @@ import { createPerformanceMonitor, type PerformanceMonitor } from '../../src/obs
 import { registerPrometheusMetrics, type PrometheusMetrics } from '../../src/observe/prometheus.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
 import { LocalBus } from '../cache/fixtures.js';
+import { parseExposition } from '../helpers/exposition.js';
 import { makeKey, signToken, userClaims } from '../helpers/jwt.js';
 import { sendPostgrestError, sendRows, startFakePostgrest, type FakePostgrest } from '../helpers/postgrest-server.js';
 
@@ -114,13 +115,7 @@ afterAll(async () => {
 async function scrape(): Promise<Map<string, number>> {
   const res = await fetch(`${base}/metrics`);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  const samples = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
+  return parseExposition(await res.text());
 }
 
 const call = async (path: string, method = 'GET'): Promise<number> => {
