@@ -120,6 +120,20 @@ describe('authorization cache → cache and loader channels', () => {
     ]);
     expect(loads).toEqual(['authz']);
   });
+
+  it('publishes a stale serve when the loader fails within grace', async () => {
+    const { loader, state } = controllableLoader();
+    const cache = createAuthorizationCache({ layers: [memoryLayer({ max: 100 })], loader, ttlMs: 20, graceMs: 60_000, jitter: 0 });
+    const r = req();
+    await cache.check(r);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    state.fail = new Error('db down');
+    const seen = await recording([channels.cacheStale], async () => {
+      expect(await cache.check(r)).toMatchObject({ allowed: true });
+    });
+    await cache.close();
+    expect(seen).toEqual(['cache:stale {"layer":"memory"}']);
+  });
 });
 
 describe('bulkhead → supaguard:bulkhead:*', () => {
