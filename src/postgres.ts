@@ -19,3 +19,5 @@ export {
 export type { PgListenClient, PgNotification } from './postgres/pg-client.js';
 export type { Queryable } from './postgres/queryable.js';
 export { postgresAuditSink, auditLogTableSql, PostgresAuditSink, type PostgresAuditSinkOptions, type AuditQueryable } from './postgres/audit-sink.js';
+export { consistencySql } from './postgres/consistency-sql.js';
+export { writeConsistencyToken, readConsistencyVersion, type ConsistencyOptions } from './postgres/consistency-token.js';

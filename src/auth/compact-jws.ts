@@ -15,8 +15,10 @@ export interface ParsedCompactJws {
   readonly header: JwsHeader;
   /** The payload parsed as strict JSON; its shape is checked after the signature. */
   readonly payload: unknown;
-  /** Length in bytes of the decoded signature. */
-  readonly signatureLength: number;
+  /** The decoded signature (empty when the segment is empty). */
+  readonly signature: Uint8Array;
+  /** The signed bytes: the ASCII text `<header>.<payload>`. */
+  readonly signingInput: Uint8Array;
 }
 
 /** Limits for {@link parseCompactJws}. */
@@ -64,7 +66,7 @@ export function parseCompactJws(token: string, limits?: CompactJwsLimits): Parse
   const signatureSegment = token.slice(second + 1);
   // An empty signature is well-formed but can never verify: it is reported as a
   // signature failure after the algorithm check, not as malformed.
-  const signatureLength = signatureSegment === '' ? 0 : decodeBase64url(signatureSegment, 'signature').length;
+  const signature = signatureSegment === '' ? new Uint8Array(0) : decodeBase64url(signatureSegment, 'signature');
 
   const header = parseJson(headerText, 'header', limits?.maxDepth);
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
@@ -82,7 +84,8 @@ export function parseCompactJws(token: string, limits?: CompactJwsLimits): Parse
     throw new TokenMalformedError('The access token uses unsupported JWS extensions ("crit" / "b64")');
   }
   const payload = parseJson(payloadText, 'payload', limits?.maxDepth);
-  return { header: fields as JwsHeader, payload, signatureLength };
+  // Every character before the second dot is base64url or '.', so latin1 is the exact ASCII encoding.
+  return { header: fields as JwsHeader, payload, signature, signingInput: Buffer.from(token.slice(0, second), 'latin1') };
 }
 
 function decodeBase64url(segment: string, part: string): Buffer {

@@ -245,6 +245,9 @@ export async function importKeySet(jwks: JsonWebKeySet): Promise<Map<string, Sto
     const id = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : fingerprint(JSON.stringify(publicJwk));
     try {
       const key = await importJWK(publicJwk, alg);
+      // The same floor jose applies when it verifies: RSA keys below 2048 bits are not trusted.
+      const modulusLength = (key as { algorithm?: { modulusLength?: number } }).algorithm?.modulusLength;
+      if (alg === 'RS256' && !(typeof modulusLength === 'number' && modulusLength >= 2048)) continue;
       result.set(id, { id, alg, key });
     } catch {
       // A key that does not import is not usable; the others still are.

@@ -122,32 +122,30 @@ class Scanner {
     }
   }
 
-  /** Scans a string literal and returns its decoded value. */
+  /**
+   * Skips a string literal and returns its raw or decoded text. Escapes and
+   * control characters are validated by the final `JSON.parse`; the scanner only
+   * needs the boundaries (and decoded keys, to compare them).
+   */
   private string(): string {
     const t = this.text;
-    const start = this.pos;
-    let escaped = false;
-    this.pos++;
-    while (this.pos < t.length) {
-      const c = t.charCodeAt(this.pos);
-      if (c === 0x22) {
-        this.pos++;
-        const raw = t.slice(start + 1, this.pos - 1);
-        if (!escaped) return raw;
-        try {
-          return JSON.parse(t.slice(start, this.pos)) as string;
-        } catch (cause) {
-          throw new StrictJsonError('bad escape', { cause });
-        }
-      }
-      if (c < 0x20) throw new StrictJsonError('control character in string');
-      if (c === 0x5c /* \ */) {
-        escaped = true;
-        this.pos++;
-      }
-      this.pos++;
+    const start = this.pos + 1;
+    let quote = t.indexOf('"', start);
+    for (;;) {
+      if (quote < 0) throw new StrictJsonError('unterminated string');
+      let backslashes = 0;
+      while (t.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) break;
+      quote = t.indexOf('"', quote + 1);
     }
-    throw new StrictJsonError('unterminated string');
+    this.pos = quote + 1;
+    const raw = t.slice(start, quote);
+    if (!raw.includes('\\')) return raw;
+    try {
+      return JSON.parse(t.slice(start - 1, quote + 1)) as string;
+    } catch (cause) {
+      throw new StrictJsonError('bad string', { cause });
+    }
   }
 
   /** Numbers, true, false, null: the exact grammar is left to JSON.parse. */

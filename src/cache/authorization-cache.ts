@@ -172,15 +172,15 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   check(request: AuthorizationRequest, options?: CheckOptions): Promise<Decision> {
-    let item: ReadItem<AuthorizationRequest>;
+    let key: string;
     let minVersion: string | undefined;
     try {
-      item = this.item(request);
+      key = this.keyOf(request);
       minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.engine.get(item, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    return this.engine.getByKey(key, () => this.itemFor(key, request), options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
@@ -269,7 +269,11 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   private item(request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
-    const key = this.keyOf(request);
+    return this.itemFor(this.keyOf(request), request);
+  }
+
+  /** The read item of an already validated request. */
+  private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
     return {
       key,
       scopes: [userScope(request.userId), resourceScope(request.resourceId)],

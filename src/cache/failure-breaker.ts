@@ -81,6 +81,11 @@ export class FailureBreaker {
     }
   }
 
+  /** Reports a call that says nothing about the backend (e.g. the request deadline ran out): frees a probe slot. */
+  release(): void {
+    this.probing = false;
+  }
+
   /** Lets the next call probe at once (e.g. the backend reported it is ready again). */
   allowProbe(): void {
     if (this.current === 'open') this.openUntil = 0;

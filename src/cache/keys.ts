@@ -8,9 +8,21 @@ import { InvalidIdentifierError } from '../errors.js';
  * @module
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NEEDS_ESCAPE = /[%:{}\s]/;
 const MAX_PART_LENGTH = 256;
+
+// Hand-rolled character checks: on the hot path they cost a fraction of an equivalent regex.
+function isHex(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 97 && code <= 102) || (code >= 65 && code <= 70);
+}
+
+function needsEscape(part: string): boolean {
+  for (let i = 0; i < part.length; i++) {
+    const code = part.charCodeAt(i);
+    // % : { } and ASCII whitespace / control characters
+    if (code === 37 || code === 58 || code === 123 || code === 125 || code <= 32) return true;
+  }
+  return false;
+}
 
 /** Which identifier a validator is looking at. */
 export type IdentifierField = 'userId' | 'resourceId';
@@ -27,11 +39,18 @@ export type IdentifierValidator = (id: string, field: IdentifierField) => boolea
  * ```
  */
 export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && value.length === 36 && UUID.test(value);
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const code = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (code !== 45) return false;
+    } else if (!isHex(code)) return false;
+  }
+  return true;
 }
 
 /**
- * Escapes the delimiters a key uses (`%`, `:`, `{`, `}` and whitespace) as
+ * Escapes the delimiters a key uses (`%`, `:`, `{`, `}`, spaces and control characters) as
  * percent sequences, so composed keys are injective.
  *
  * @example
@@ -40,8 +59,13 @@ export function isUuid(value: unknown): value is string {
  * ```
  */
 export function escapeKeyPart(part: string): string {
-  if (!NEEDS_ESCAPE.test(part)) return part;
-  return part.replace(/[%:{}\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  if (!needsEscape(part)) return part;
+  let out = '';
+  for (const ch of part) {
+    const code = ch.charCodeAt(0);
+    out += code === 37 || code === 58 || code === 123 || code === 125 || code <= 32 ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : ch;
+  }
+  return out;
 }
 
 /**

@@ -74,6 +74,8 @@ export interface LayeredCache<V, R> {
   readonly id: string;
   /** The value for `item`, from the first layer holding a usable entry, else from the loader. */
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /** Like `get`, building the item only when the L1 fast path cannot answer (saves allocations on hits). */
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V>;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -171,22 +173,26 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V> {
+    return this.getByKey(item.key, () => item, options);
+  }
+
+  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V> {
     const l1 = this.l1;
     if (l1 !== undefined && options?.minVersion === undefined) {
-      const entry = l1.peek?.(item.key);
+      const entry = l1.peek?.(key);
       if (entry !== undefined) {
         const now = Date.now();
-        if (entry.expiresAt > now && this.stamps.isValid(entry, item.key)) {
+        if (entry.expiresAt > now && this.stamps.isValid(entry, key)) {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
-          if (this.events.active > 0) this.events.emit('hit', { key: item.key, layer: l1.name });
+          if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
           publish(channels.cacheHit, { layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(item);
+          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem());
           return Promise.resolve(entry.value);
         }
       }
     }
-    return this.getMany([item], options).then((values) => values[0] as V);
+    return this.getMany([makeItem()], options).then((values) => values[0] as V);
   }
 
   peek(key: string, minVersion?: string): V | undefined {
@@ -250,8 +256,12 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally(keys, scopes, false, version);
     this.events.emit('invalidate', { keys, scopes, clear: false, source: 'local', version });
-    const failures = await this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) });
+    // Published in parallel with the L2 writes: receivers stamp locally, so they reject the old L2 entry even
+    // if they read it before the delete lands.
+    const [failures] = await Promise.all([
+      this.reader.stampRemote(keys, scopes.map(stampKey), version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, ...(keys.length ? { keys } : {}), ...(scopes.length ? { scopes } : {}) }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 
@@ -259,8 +269,10 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const version = this.clock.now();
     this.applyLocally([], [], true, version);
     this.events.emit('invalidate', { keys: [], scopes: [], clear: true, source: 'local', version });
-    const failures = await this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs);
-    await this.publish({ origin: this.id, version, clear: true });
+    const [failures] = await Promise.all([
+      this.reader.stampRemote([], [stampKey(GLOBAL_SCOPE)], version, this.stampTtlMs),
+      this.publish({ origin: this.id, version, clear: true }),
+    ]);
     if (failures[0] !== undefined) throw failures[0];
   }
 

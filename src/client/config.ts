@@ -45,7 +45,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * Validates a config and returns the normalised base URL (no trailing slash).
  *
- * @throws {@link ConfigurationError} naming the bad field.
+ * @throws {@link index.ConfigurationError | ConfigurationError} naming the bad field.
  * @example
  * ```ts
  * validateSupabaseConfig({ url: 'https://x.supabase.co', key: 'k' }); // 'https://x.supabase.co'

@@ -70,7 +70,7 @@ function currentPool(): PoolState {
  * gracefully (in-flight requests finish).
  *
  * @param options - Pool limits; omitted fields keep their defaults.
- * @throws {@link ConfigurationError} when an option is not a positive integer.
+ * @throws {@link index.ConfigurationError | ConfigurationError} when an option is not a positive integer.
  * @example
  * ```ts
  * configureHttpPool({ connections: 256 });

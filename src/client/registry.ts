@@ -22,7 +22,7 @@ function registry(): Map<string, SupabaseClient<any, any, any>> {
  * never fails on Node 20 (no native WebSocket).
  *
  * @param config - `{ url, key, options? }`; `options` are supabase-js `createClient` options.
- * @throws {@link ConfigurationError} when the URL, key or options are invalid.
+ * @throws {@link index.ConfigurationError | ConfigurationError} when the URL, key or options are invalid.
  * @example
  * ```ts
  * import { getSupabaseClient } from 'supaguard/supabase';
@@ -101,8 +101,11 @@ export async function closeSupabaseClients(): Promise<void> {
   registry().clear();
   await Promise.allSettled(
     clients.map(async (client) => {
-      await client.removeAllChannels();
-      client.realtime.disconnect();
+      // realtime-js's disconnect() arms a 10 s timer it never clears, which would
+      // keep a shutting-down process alive: only tear realtime down when it is in use.
+      const realtime = client.realtime;
+      if (client.getChannels().length > 0) await client.removeAllChannels();
+      else if (realtime.isConnected() || realtime.isConnecting()) await realtime.disconnect();
       // With an `accessToken` option `auth` is a throwing proxy; there is nothing to stop then.
       try {
         await client.auth.stopAutoRefresh();

@@ -10,9 +10,13 @@ import { abortError, resolveBudget } from '../resilience/deadline.js';
 
 /** The shape of a PostgREST error as supabase-js returns it. */
 export interface PostgrestErrorLike {
+  /** Human-readable summary. */
   message: string;
+  /** PostgREST (`PGRST116`) or Postgres (`23505`) error code. */
   code?: string;
+  /** Extra context, often the offending value or row. */
   details?: string | null;
+  /** Actionable advice from the database, when it has one. */
   hint?: string | null;
 }
 
@@ -22,8 +26,19 @@ export interface PostgrestErrorLike {
  * `.single()` and `.throwOnError()` as the base builder; every builder supabase-js
  * creates has it at runtime, and `runQuery` refuses one that does not.
  */
-export interface QueryBuilderLike<T = unknown> extends PromiseLike<{ data: T; error: PostgrestErrorLike | null; status?: number }> {
+export interface QueryBuilderLike<T = unknown> extends PromiseLike<QueryResponseLike<T>> {
+  /** Makes the builder's HTTP request abort when `signal` aborts. */
   abortSignal?(signal: AbortSignal): unknown;
+}
+
+/** The response a query builder resolves to. */
+export interface QueryResponseLike<T = unknown> {
+  /** The rows (or value) on success. */
+  data: T;
+  /** The PostgREST error, or `null` on success. */
+  error: PostgrestErrorLike | null;
+  /** HTTP status of the response (0 when the request itself failed). */
+  status?: number;
 }
 
 /** Options for {@link runQuery}. */
@@ -54,10 +69,29 @@ function toDatabaseError(e: PostgrestErrorLike, operation: string, status: numbe
   );
 }
 
-// The `data` of the success branch (`{ error: null, data: T }`) of a postgrest-js
-// response union; for a non-union response type, its `data`.
-type SuccessData<R> = R extends { error: null; data: infer D } ? D : never;
-type DataOf<B> = B extends PromiseLike<infer R> ? ([SuccessData<R>] extends [never] ? (R extends { data: infer D } ? D : never) : SuccessData<R>) : never;
+/** The success branch of a postgrest-js response union. */
+export interface QuerySuccessLike<T = unknown> {
+  /** The rows (or value). */
+  data: T;
+  /** Always `null` on success. */
+  error: null;
+}
+
+/**
+ * The `data` type `runQuery` resolves to for a builder of type `B`: the data of
+ * the response's success branch (errors are thrown), or its `data` when the
+ * response type is not a union.
+ */
+export type DataOf<B> =
+  B extends PromiseLike<infer R>
+    ? [R extends QuerySuccessLike<infer D> ? D : never] extends [never]
+      ? R extends QueryResponseLike<infer D>
+        ? D
+        : never
+      : R extends QuerySuccessLike<infer D>
+        ? D
+        : never
+    : never;
 
 /**
  * Runs a supabase-js query builder with a timeout that really aborts the HTTP
@@ -65,10 +99,10 @@ type DataOf<B> = B extends PromiseLike<infer R> ? ([SuccessData<R>] extends [nev
  * Resolves to the response's `data`.
  *
  * @param build - A query builder, or a function receiving the abort signal and returning one.
- * @throws {@link DatabaseTimeoutError} when `timeoutMs` passes (the request is aborted).
- * @throws {@link DeadlineExceededError} when the ambient deadline is the limit that passed, or is already spent.
- * @throws {@link AbortedError} when `options.signal` aborts.
- * @throws {@link DatabaseError} for a PostgREST `{ error }` (with its `dbCode`, `details`, `hint`) or a failed request.
+ * @throws {@link index.DatabaseTimeoutError | DatabaseTimeoutError} when `timeoutMs` passes (the request is aborted).
+ * @throws {@link index.DeadlineExceededError | DeadlineExceededError} when the ambient deadline is the limit that passed, or is already spent.
+ * @throws {@link index.AbortedError | AbortedError} when `options.signal` aborts.
+ * @throws {@link index.DatabaseError | DatabaseError} for a PostgREST `{ error }` (with its `dbCode`, `details`, `hint`) or a failed request.
  * @example
  * ```ts
  * const project = await runQuery(supabase.from('projects').select('*').eq('id', id).single(), {

@@ -86,9 +86,9 @@ const HEADER_SAFE = /^[\x21-\x7e]+$/;
  *
  * @param config - The project's URL and publishable (anon) key.
  * @param accessToken - The user's access token (JWT).
- * @throws {@link TokenMissingError} when the token is empty.
- * @throws {@link TokenMalformedError} when it contains characters a header cannot carry.
- * @throws {@link ConfigurationError} when the config is invalid.
+ * @throws {@link index.TokenMissingError | TokenMissingError} when the token is empty.
+ * @throws {@link index.TokenMalformedError | TokenMalformedError} when it contains characters a header cannot carry.
+ * @throws {@link index.ConfigurationError | ConfigurationError} when the config is invalid.
  * @example
  * ```ts
  * const db = getUserClient({ url, key: publishableKey }, claimsToken);

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { CircuitOpenError, ConfigurationError, isSupaguardError } from '../errors.js';
-import { boundedCall } from '../cache/bounded-call.js';
+import { CircuitOpenError, ConfigurationError, DeadlineExceededError, isSupaguardError, TimeoutError } from '../errors.js';
+import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { traceCall, tracing } from '../observe/channels.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
@@ -30,7 +30,10 @@ interface ClientWatch {
   readonly layers: Set<RedisLayer<unknown>>;
   readonly onError: (err: unknown) => void;
   readonly onReady: () => void;
+  readonly onClose: () => void;
 }
+
+
 
 // One 'error' and one 'ready' listener per client, however many layers share it (no MaxListeners warnings).
 const watches = new WeakMap<Client, ClientWatch>();
@@ -44,10 +47,12 @@ function watchClient(client: Client, layer: RedisLayer<unknown>): void {
       // Handled here so ioredis never prints "Unhandled error event"; the breaker reacts to failed commands.
       onError: (err) => layers.forEach((l) => (l.lastError = err)),
       onReady: () => layers.forEach((l) => l.allowProbe()),
+      onClose: () => layers.forEach((l) => l.connectionLost()),
     };
     watches.set(client, watch);
     client.on('error', watch.onError);
     client.on('ready', watch.onReady);
+    client.on('close', watch.onClose);
   }
   watch.layers.add(layer);
 }
@@ -57,6 +62,7 @@ function unwatchClient(client: Client, layer: RedisLayer<unknown>): void {
   if (!watch || !watch.layers.delete(layer) || watch.layers.size > 0) return;
   client.off('error', watch.onError);
   client.off('ready', watch.onReady);
+  client.off('close', watch.onClose);
   watches.delete(client);
 }
 
@@ -83,6 +89,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly cluster: boolean;
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
+  /** Rejecters of the commands in flight, failed together when the connection closes. */
+  private readonly inFlight = new Set<(err: Error) => void>();
 
   constructor(options: RedisLayerOptions) {
     if (!options || typeof options.client?.mget !== 'function') throw new ConfigurationError('client', 'must be an ioredis Redis or Cluster instance');
@@ -97,6 +105,15 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
     this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
     watchClient(this.client, this as RedisLayer<unknown>);
+  }
+
+  /**
+   * @internal The connection closed: fail the commands in flight now. ioredis would keep them to resend
+   * after a reconnect, so without this the first miss after a crash would wait the whole timeout.
+   */
+  connectionLost(): void {
+    const err = new Error('Redis connection closed');
+    for (const fail of [...this.inFlight]) fail(err);
   }
 
   /** @internal The client reported `ready`: let the next call probe at once. */
@@ -159,20 +176,60 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   /** Runs one bounded command through the breaker; never queues while disconnected. */
   private async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
     // Not connected: fail in nanoseconds instead of queueing in ioredis's offline queue until a reconnect.
-    if (this.client.status !== 'ready') {
+    if (this.client.status !== 'ready' || (!this.cluster && (this.client as Redis).stream?.writable === false)) {
       throw new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) });
     }
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
-      // Traced on `supaguard:redis` as the bare command (`get`, `mget` …) for spans and latency metrics.
-      const result = await traceCall(tracing.redis, { operation: operation.replace(/^redis\./, '') }, () => boundedCall(() => command(), this.timeoutMs, operation));
+      // Traced on `supaguard:redis` as the bare command (`get`, `mget` …) for spans and latency
+      // metrics; traceCall costs one hasSubscribers check when nobody listens.
+      const result = await traceCall(tracing.redis, { operation: operation.replace(/^redis\./, '') }, () => this.bounded(operation, command));
       this.breaker.success();
       return result;
     } catch (err) {
       // A request deadline running out says nothing about Redis's health.
-      if (!(isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED'))) this.breaker.failure();
+      if (isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED')) this.breaker.release();
+      else this.breaker.failure();
       throw err;
     }
+  }
+
+  /**
+   * `command()` bounded by min(timeoutMs, remaining deadline), and failed at once when the connection
+   * closes. A lean version of `boundedCall` (ioredis takes no AbortSignal, so none is created).
+   */
+  private bounded<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    const budget = resolveBudget(this.timeoutMs, operation);
+    const deadline = budget.signal;
+    const started = performance.now();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.inFlight.delete(onLost);
+        deadline?.removeEventListener('abort', onDeadline);
+        if (err === undefined) resolve(value as T);
+        else reject(err);
+      };
+      const onLost = (err: Error): void => finish(err);
+      const onDeadline = (): void => finish(abortError(deadline as AbortSignal, operation));
+      const timer = setTimeout(() => {
+        const err = budget.deadlineBound
+          ? new DeadlineExceededError(operation, 0)
+          : new TimeoutError({ operation, elapsedMs: Math.round(performance.now() - started), timeoutMs: budget.ms });
+        // Timers run before I/O in a loop turn: let a reply already in the socket win first.
+        setImmediate(() => finish(err));
+      }, budget.ms);
+      timer.unref();
+      this.inFlight.add(onLost);
+      deadline?.addEventListener('abort', onDeadline, { once: true });
+      command().then(
+        (value) => finish(undefined, value),
+        (err: unknown) => finish(err ?? new Error('Redis command failed')),
+      );
+    });
   }
 
   /** One command per Cluster slot (one command in total on a single node), results in key order. */

@@ -3,6 +3,7 @@ import { ConfigurationError, TimeoutError, type DatabaseError, type SupaguardErr
 import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { DEFAULT_INVALIDATION_CHANNEL } from './invalidation-sql.js';
 import { parseInvalidationPayload, type InvalidationMessage, type InvalidationScope } from './invalidation-message.js';
+import { reconnectDelay, startHealthCheck } from './connection-health.js';
 import { loadPg, type PgListenClient, type PgNotification } from './pg-client.js';
 import { toDatabaseError } from './queryable.js';
 
@@ -36,6 +37,12 @@ export interface PostgresInvalidationListenerOptions {
   maxReconnectDelayMs?: number | undefined;
   /** Connect timeout for clients built from `connectionString`. @default 5000 */
   connectTimeoutMs?: number | undefined;
+  /**
+   * Every this many ms the listener runs `SELECT 1` on its connection; no answer within
+   * `min(5000, healthCheckMs)` counts as a lost connection (catches half-open TCP that
+   * keep-alive would only notice after minutes). `0` turns it off. @default 30000
+   */
+  healthCheckMs?: number | undefined;
 }
 
 /** Events of a {@link PostgresInvalidationListener}. */
@@ -74,7 +81,7 @@ export class PostgresInvalidationListener {
   private readonly channel: string;
   private readonly handlers = new Map<keyof PostgresInvalidationListenerEvents, Set<(event: never) => void>>();
   private readonly counters = { connects: 0, disconnects: 0, messages: 0, fallbacks: 0, flushes: 0, errors: 0 };
-  private readonly readyWaiters = new Set<() => void>();
+  private readonly readyWaiters = new Set<{ resolve: () => void; reject: (err: Error) => void }>();
   private client: PgListenClient | undefined;
   private isConnected = false;
   private closed = false;
@@ -100,6 +107,10 @@ export class PostgresInvalidationListener {
     if (typeof this.channel !== 'string' || this.channel === '' || Buffer.byteLength(this.channel) > 63) {
       throw new ConfigurationError('channel', 'must be 1 to 63 bytes');
     }
+    const health = options.healthCheckMs;
+    if (health !== undefined && !(typeof health === 'number' && health >= 0 && Number.isFinite(health))) {
+      throw new ConfigurationError('healthCheckMs', 'must be a number of milliseconds >= 0');
+    }
     for (const field of ['reconnectDelayMs', 'maxReconnectDelayMs', 'connectTimeoutMs'] as const) {
       const value = options[field];
       if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
@@ -120,7 +131,7 @@ export class PostgresInvalidationListener {
    *
    * @param options.timeoutMs - Bounded by the ambient deadline too. @default 10000
    * @throws {@link TimeoutError} when not connected in time.
-   * @throws {@link AbortedError} when `signal` aborts; {@link ConfigurationError} after `close()`.
+   * @throws {@link AbortedError} when `signal` aborts; {@link ConfigurationError} when the listener is (or gets) closed.
    * @example
    * ```ts
    * await listener.ready({ timeoutMs: 5_000 });
@@ -132,13 +143,13 @@ export class PostgresInvalidationListener {
     const { ms, signal: deadline } = resolveBudget(options.timeoutMs ?? 10_000, 'postgres.listener.ready');
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    let resolveWaiter: (() => void) | undefined;
+    let waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
     const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
     let onAbort: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        resolveWaiter = resolve;
-        this.readyWaiters.add(resolve);
+        waiter = { resolve, reject };
+        this.readyWaiters.add(waiter);
         timer = setTimeout(
           () => reject(new TimeoutError({ operation: 'postgres.listener.ready', elapsedMs: Math.round(performance.now() - started), timeoutMs: ms })),
           ms,
@@ -153,7 +164,7 @@ export class PostgresInvalidationListener {
       });
     } finally {
       clearTimeout(timer);
-      if (resolveWaiter) this.readyWaiters.delete(resolveWaiter);
+      if (waiter) this.readyWaiters.delete(waiter);
       if (onAbort) for (const s of signals) s.removeEventListener('abort', onAbort);
     }
   }
@@ -189,6 +200,7 @@ export class PostgresInvalidationListener {
    */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.readyWaiters) waiter.reject(new ConfigurationError('listener', 'is closed'));
     this.wake?.();
     const client = this.client;
     if (client) await client.end().catch(() => undefined);
@@ -240,9 +252,15 @@ export class PostgresInvalidationListener {
         if (this.closed) break;
         this.isConnected = true;
         this.counters.connects += 1;
-        for (const resolve of this.readyWaiters) resolve();
+        for (const waiter of this.readyWaiters) waiter.resolve();
         this.emit('connect', { reconnect: this.counters.connects > 1 });
-        const cause = await Promise.race([lost, new Promise<void>((resolve) => (this.wake = resolve))]);
+        const stopHealthCheck = startHealthCheck(current, this.options.healthCheckMs ?? 30_000);
+        let cause: unknown;
+        try {
+          cause = await Promise.race([lost, stopHealthCheck.failed, new Promise<void>((resolve) => (this.wake = resolve))]);
+        } finally {
+          stopHealthCheck.stop();
+        }
         if (this.closed) break;
         this.isConnected = false;
         this.counters.disconnects += 1;
@@ -263,16 +281,8 @@ export class PostgresInvalidationListener {
         this.client = undefined;
       }
       if (this.closed) break;
-      await this.sleep(this.backoff(attempt++));
+      await this.sleep(reconnectDelay(attempt++, this.options.reconnectDelayMs ?? 100, this.options.maxReconnectDelayMs ?? 5_000));
     }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.options.reconnectDelayMs ?? 100;
-    const max = this.options.maxReconnectDelayMs ?? 5_000;
-    const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 20));
-    // Equal jitter: at least half the delay, so a fleet does not reconnect in lockstep.
-    return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,10 +1,12 @@
 import Opossum from 'opossum';
-import { channels, publish } from '../observe/channels.js';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
+import { boundedStatus } from './bounded-status.js';
 import { abortError, resolveBudget } from './deadline.js';
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
 import { withTimeout } from './timeout.js';
@@ -149,8 +151,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
       rollingCountTimeout: windowMs,
       rollingCountBuckets: buckets,
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
+      // One shared clock rotates the buckets; the status keeps counts, not every latency.
+      status: boundedStatus({ windowMs, buckets, clock: clock.emitter }),
       rotateBucketController: clock.emitter,
       errorFilter: (error: unknown) => this.classify(error) !== 'failure',
     });
@@ -289,11 +291,11 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (signal?.aborted) throw abortError(signal, this.name);
     // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
     const budget = resolveBudget(this.timeoutMs, this.name);
-    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop;
-    // fn still gets a signal of its own when there is no caller signal.
+    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop
+    // (and with no caller signal, nothing can stop it): no per-call controller is needed.
     const guarded: Run<T> =
       budget.ms === Infinity
-        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)))
+        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)))
         : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
 
     if (this.currentState === 'open') return this.reject(fallback);

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 
 /**
@@ -34,7 +35,7 @@ export function compose(...policies: ResiliencePolicy[]): ResiliencePolicy {
     execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
       const run = (index: number, signal: AbortSignal | undefined): Promise<T> => {
         const layer = layers[index];
-        if (layer === undefined) return new Promise<T>((resolve) => resolve(fn(signal ?? new AbortController().signal)));
+        if (layer === undefined) return new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)));
         return layer.execute((inner) => run(index + 1, inner), { signal });
       };
       return run(0, options?.signal);

@@ -94,22 +94,23 @@ export async function withDeadline<T>(
 
   const controller = new AbortController();
   const signal = controller.signal;
-  const onParentAbort = (): void => controller.abort(parent?.signal.reason);
-  const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+  let rejectRace: ((err: Error) => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    rejectRace = reject;
+  });
+  // Every abort goes through here, so the race settles without a listener on our own signal.
+  const abort = (reason: unknown): void => {
+    if (signal.aborted) return;
+    controller.abort(reason);
+    rejectRace?.(abortError(signal, operation));
+  };
+  const onParentAbort = (): void => abort(parent?.signal.reason);
+  const onCallerAbort = (): void => abort(callerSignal?.reason);
   parent?.signal.addEventListener('abort', onParentAbort, { once: true });
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  const timer = setTimeout(() => {
-    controller.abort(new DeadlineExceededError(operation, 0));
-  }, deadlineAt - now);
+  const timer = setTimeout(() => abort(new DeadlineExceededError(operation, 0)), deadlineAt - now);
   // A pending deadline must never keep the process alive by itself.
   timer.unref();
-
-  let rejectOnAbort: ((err: Error) => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    rejectOnAbort = reject;
-  });
-  const onAbort = (): void => rejectOnAbort?.(abortError(signal, operation));
-  signal.addEventListener('abort', onAbort, { once: true });
 
   try {
     const work = storage.run({ deadlineAt, signal }, () => Promise.resolve().then(() => fn(signal)));
@@ -124,7 +125,6 @@ export async function withDeadline<T>(
     throw err;
   } finally {
     clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
     parent?.signal.removeEventListener('abort', onParentAbort);
     callerSignal?.removeEventListener('abort', onCallerAbort);
   }

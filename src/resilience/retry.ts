@@ -1,5 +1,6 @@
 import { ConfigurationError, isAbortedError, isDeadlineExceededError, isSupaguardError } from '../errors.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS, deadlineSignal, remainingMs, resolveBudget } from './deadline.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** Options for {@link retry}. */
@@ -93,7 +94,7 @@ export async function retry<T>(fn: (signal: AbortSignal, attempt: number) => T |
   let delay = baseMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn(signal ?? deadlineSignal() ?? new AbortController().signal, attempt);
+      return await fn(signal ?? deadlineSignal() ?? NEVER_ABORTED, attempt);
     } catch (error) {
       if (attempt >= attempts || isAbortedError(error) || isDeadlineExceededError(error) || signal?.aborted) throw error;
       if (!safely(retryOn, error, attempt)) throw error;

@@ -77,10 +77,14 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
   let ownTimeout: TimeoutError | undefined;
   let timed: ReturnType<typeof pTimeout<T>> | undefined;
   try {
-    timed = pTimeout(
-      // A synchronous throw from fn becomes a rejection like any other failure.
-      new Promise<T>((resolve) => resolve(fn(signal))),
-      {
+    const work = new Promise<T>((resolve) => resolve(fn(signal))); // a synchronous throw becomes a rejection
+    // p-timeout builds a TimeoutError on every call (to keep its stack) that supaguard
+    // never uses: the fallback below throws our own. Capturing that stack is the single
+    // costliest step of a successful call, so it is skipped for this synchronous call only.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      timed = pTimeout(work, {
         milliseconds: budget.ms,
         signal,
         customTimers: UNREF_TIMERS,
@@ -92,8 +96,10 @@ export async function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>
           controller.abort(error);
           throw error;
         },
-      },
-    );
+      });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     return await timed;
   } catch (err) {
     if (ownTimeout !== undefined && options.fallback !== undefined) return await options.fallback(ownTimeout);

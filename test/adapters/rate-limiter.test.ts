@@ -108,7 +108,7 @@ describe.skipIf(!redisAvailable)('createRateLimiter (shared Redis)', () => {
     const own = await startRedisServer();
     const client = await ready(new Redis(own.url));
     try {
-      const limiter = createRateLimiter({ redis: client, points: 5, durationMs: 60_000 });
+      const limiter = createRateLimiter({ redis: client, points: 5, durationMs: 60_000, redisTimeoutMs: 2_000 });
       await limiter.consume('k');
       await client.script('FLUSH');
       expect(await limiter.consume('k')).toMatchObject({ source: 'redis', remaining: 3 });

@@ -1,6 +1,7 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier, isConfigurationError } from '../../src/index.js';
-import { makeKey, signRaw, signToken, userClaims, type TestKey } from '../helpers/jwt.js';
+import { b64url, makeKey, signRaw, signToken, userClaims, type TestKey } from '../helpers/jwt.js';
 
 const T0 = 1_900_000_000;
 const ISSUER = 'https://abcdefghijklmnopqrst.supabase.co/auth/v1';
@@ -91,6 +92,15 @@ describe('createAccessTokenVerifier', () => {
     expect((await verifier.verify(hs)).sub).toBe(claims.sub);
     // No JWKS source: an ES256 token has no key material to be checked against.
     await expect(verifier.verify(await signToken(es, claims))).rejects.toMatchObject({ code: 'E_TOKEN_ALGORITHM' });
+  });
+
+  it('ignores RSA keys under 2048 bits in the JWKS', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...weak.publicKey.export({ format: 'jwk' }), kid: 'weak', alg: 'RS256' };
+    const verifier = createAccessTokenVerifier({ jwks: { keys: [jwk] }, issuer: ISSUER });
+    const input = `${b64url('{"alg":"RS256","kid":"weak"}')}.${b64url(JSON.stringify(userClaims(ISSUER)))}`;
+    const token = `${input}.${b64url(sign('sha256', Buffer.from(input), weak.privateKey))}`;
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'E_TOKEN_SIGNATURE' });
   });
 
   it('algorithms narrows the allowlist', async () => {

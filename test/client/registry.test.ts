@@ -171,6 +171,13 @@ describe('closeSupabaseClients and resetSupabaseClients', () => {
     await closeSupabaseClients();
   });
 
+  it('closeSupabaseClients leaves no timer behind (the process can exit at once)', async () => {
+    for (let i = 0; i < 3; i++) getSupabaseClient({ url, key: `${KEY}-${i}` });
+    const before = timers();
+    await closeSupabaseClients();
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   it('closeSupabaseClients with clients that use the accessToken option does not throw', async () => {
     getSupabaseClient({ url, key: KEY, options: { accessToken: async () => 'token' } });
     await expect(closeSupabaseClients()).resolves.toBeUndefined();

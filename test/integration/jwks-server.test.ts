@@ -120,6 +120,23 @@ describe('access-token verifier against a JWKS server on loopback', () => {
     expect(verifier.jwksFetchCount).toBe(2);
   });
 
+  it('jwksUrl + issuer instead of supabaseUrl', async () => {
+    const { server, token } = await setup();
+    const verifier = createAccessTokenVerifier({ jwksUrl: `${server.url}/auth/v1/.well-known/jwks.json`, issuer: server.issuer });
+    expect(await codeOf(verifier.verify(await token()))).toBe('ok');
+    expect(server.requests).toBe(1);
+  });
+
+  it('a JWKS document that is not a key set is E_JWKS_UNAVAILABLE; unusable keys are skipped', async () => {
+    const { server, verifier, token, clock, keyA } = await setup();
+    server.keys = 'not an array' as never;
+    expect(await codeOf(verifier.verify(await token()))).toBe('E_JWKS_UNAVAILABLE');
+    server.keys = [{ ...keyA.publicJwk, use: 'enc' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'key-a' }, { ...keyA.publicJwk, kid: 'key-a2', alg: 'RS256' }];
+    clock.advance(2_000);
+    expect(await codeOf(verifier.verify(await token()))).toBe('E_TOKEN_SIGNATURE');
+    expect(server.otherRequests).toBe(0);
+  });
+
   it('an unknown kid that appears after the cooldown is accepted', async () => {
     const { server, clock, verifier, token } = await setup();
     await verifier.verify(await token());

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consistencySql } from '../../src/postgres/consistency-sql.js';
+import { decodeConsistencyToken } from '../../src/cache/consistency-token.js';
+import { consistencySql, readConsistencyVersion, writeConsistencyToken } from '../../src/postgres.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres-schema.js';
 import { requireService } from '../helpers/services.js';
 
@@ -96,6 +97,26 @@ describe.skipIf(!available)('consistency versions in SQL (real Postgres)', () =>
       await client.query('ROLLBACK');
       client.release();
     }
+  });
+
+  it('writeConsistencyToken returns the cache\'s token format; readConsistencyVersion reaches it after commit', async () => {
+    const client = await db.pool.connect();
+    let token: string;
+    try {
+      await client.query('BEGIN');
+      token = await writeConsistencyToken(client, { schema: db.name });
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(token).toMatch(/^sgv1\.[0-9a-z]+$/);
+    const version = BigInt(decodeConsistencyToken(token));
+    expect(BigInt(await readConsistencyVersion(db.pool, { schema: db.name }))).toBeGreaterThanOrEqual(version);
+  });
+
+  it('reports a missing installation as a DatabaseError', async () => {
+    await expect(writeConsistencyToken(db.pool, { schema: 'sg_not_installed' })).rejects.toMatchObject({ code: 'E_DB', dbCode: '3F000' });
+    await expect(readConsistencyVersion(db.pool, { schema: 'Bad-Name' })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 
   it('a rolled-back writer does not pin readers to an old version', async () => {

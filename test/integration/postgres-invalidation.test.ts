@@ -227,6 +227,39 @@ describe.skipIf(!available)('database-driven invalidation (real Postgres)', () =
     expect(made).toBe(2);
   });
 
+  it('treats a connection whose health check hangs as lost: reconnects and flushes', async () => {
+    let made = 0;
+    const cache = new RecordingCache();
+    const listener = postgresInvalidationListener({
+      client: () => {
+        made += 1;
+        const client = new pg.Client({ connectionString: DATABASE_URL });
+        if (made === 1) {
+          // The first connection goes half-open: its probes never come back.
+          const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+          (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) =>
+            text === 'SELECT 1' ? new Promise(() => undefined) : query(text);
+        }
+        return client;
+      },
+      channel: db.channel,
+      cache,
+      reconnectDelayMs: 20,
+      healthCheckMs: 50,
+    });
+    listeners.push(listener);
+    const disconnects: SupaguardError[] = [];
+    listener.on('disconnect', (err) => disconnects.push(err));
+    await listener.ready();
+    await eventually(() => listener.stats().connects === 2, 10_000, 'the reconnect after the failed health check');
+    expect(disconnects[0]?.message).toContain('postgres.listener.healthCheck');
+    expect(cache.clears).toBe(2);
+    const user = randomUUID();
+    cache.set(user, 'doc-1');
+    await db.pool.query(`INSERT INTO ${table} (user_id, team_id) VALUES ($1, $1)`, [user]);
+    await eventually(() => !cache.has(user, 'doc-1'), 5_000, 'an invalidation on the new connection');
+  });
+
   it('rejects bad mappings before running SQL, and reports unknown tables and columns as DatabaseError', async () => {
     await expect(installInvalidationTriggers(db.pool, { table })).rejects.toSatisfy(isConfigurationError);
     await expect(installInvalidationTriggers(db.pool, { table, userColumn: 'user_id', maxPayloadBytes: 9_000 })).rejects.toMatchObject({
@@ -248,6 +281,7 @@ describe.skipIf(!available)('database-driven invalidation (real Postgres)', () =
       { connectionString: DATABASE_URL, client: () => new pg.Client(), cache },
       { connectionString: DATABASE_URL, cache, channel: 'x'.repeat(64) },
       { connectionString: DATABASE_URL, cache, reconnectDelayMs: -1 },
+      { connectionString: DATABASE_URL, cache, healthCheckMs: Number.NaN },
       { client: new pg.Client(), cache },
     ];
     for (const options of bad) {
@@ -266,7 +300,9 @@ describe.skipIf(!available)('database-driven invalidation (real Postgres)', () =
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(errors.length).toBeGreaterThan(1);
     expect(errors.every(isDatabaseError)).toBe(true);
+    const waiting = listener.ready({ timeoutMs: 60_000 }).catch((e: unknown) => e);
     await listener.close();
+    expect(isConfigurationError(await waiting), 'close() releases a pending ready()').toBe(true);
     await expect(listener.ready()).rejects.toSatisfy(isConfigurationError);
   });
 });

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AbortedError, BulkheadRejectedError, ConfigurationError, DeadlineExceededError } from '../../src/errors.js';
@@ -152,4 +153,31 @@ describe('createBulkhead (fake timers)', () => {
       expect(() => createBulkhead(options)).toThrow(ConfigurationError);
     },
   );
+});
+
+describe('createBulkhead — diagnostics channels', () => {
+  it('publishes occupancy and rejections on supaguard:bulkhead:* channels', async () => {
+    const queue: unknown[] = [];
+    const rejected: unknown[] = [];
+    const onQueue = (m: unknown): void => void queue.push(m);
+    const onRejected = (m: unknown): void => void rejected.push(m);
+    subscribe('supaguard:bulkhead:queue', onQueue);
+    subscribe('supaguard:bulkhead:rejected', onRejected);
+    try {
+      const bulkhead = createBulkhead({ concurrency: 1, queue: 0, name: 'pg' });
+      const g = gate();
+      const running = bulkhead.execute(() => g.promise);
+      await bulkhead.execute(async () => 1).catch(() => undefined);
+      g.open();
+      await running;
+      expect(queue).toEqual([
+        { name: 'pg', active: 1, queued: 0 },
+        { name: 'pg', active: 0, queued: 0 },
+      ]);
+      expect(rejected).toEqual([{ name: 'pg', reason: 'queue-full' }]);
+    } finally {
+      unsubscribe('supaguard:bulkhead:queue', onQueue);
+      unsubscribe('supaguard:bulkhead:rejected', onRejected);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CircuitOpenError,
@@ -119,6 +120,33 @@ describe('createCircuitBreaker — state machine (fake timers)', () => {
     await expect(Promise.all(trials)).resolves.toEqual(['a', 'b', 'c']);
     expect(b.state).toBe('closed');
     expect(closed).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes every transition on supaguard:breaker:state', async () => {
+    const events: unknown[] = [];
+    const onState = (m: unknown): void => void events.push(m);
+    subscribe('supaguard:breaker:state', onState);
+    try {
+      let healthy = false;
+      const b = breakerFor(
+        async () => {
+          if (!healthy) throw new Error('down');
+          return 1;
+        },
+        { name: 'channel', volumeThreshold: 1, resetTimeoutMs: 100 },
+      );
+      await b.fire().catch(() => undefined);
+      await vi.advanceTimersByTimeAsync(100);
+      healthy = true;
+      await b.fire();
+      expect(events).toEqual([
+        { name: 'channel', from: 'closed', to: 'open' },
+        { name: 'channel', from: 'open', to: 'half-open' },
+        { name: 'channel', from: 'half-open', to: 'closed' },
+      ]);
+    } finally {
+      unsubscribe('supaguard:breaker:state', onState);
+    }
   });
 
   it('reopens on a failed trial and half-opens again after the reset timeout', async () => {
@@ -257,11 +285,12 @@ describe('createCircuitBreaker — deadline, registry, configuration', () => {
       timeoutMs: 10_000,
     });
     const started = performance.now();
-    const err = await withDeadline(30, () => b.fire()).catch((e: unknown) => e);
+    // 300 ms, not less: on a loaded machine the call must still start inside the budget.
+    const err = await withDeadline(300, () => b.fire()).catch((e: unknown) => e);
     expect(isDeadlineExceededError(err)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     await new Promise((r) => setTimeout(r, 5));
-    expect(b.stats().timeouts).toBe(1);
+    expect(b.stats()).toMatchObject({ calls: 1, timeouts: 1, failures: 1 });
   });
 
   it('lists live breakers in the registry, shares one clock, and forgets disposed ones', async () => {

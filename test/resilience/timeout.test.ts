@@ -141,7 +141,7 @@ describe('withTimeout', () => {
     const fallback = vi.fn(() => 'late');
     let seen: AbortSignal | undefined;
     const started = performance.now();
-    const err = await withDeadline(40, () =>
+    const err = await withDeadline(200, () =>
       withTimeout(
         (signal) => {
           seen = signal;
@@ -194,7 +194,6 @@ describe('withTimeout', () => {
       const signal = deadlineSignal();
       return signal === undefined ? -1 : getEventListeners(signal, 'abort').length;
     });
-    // withDeadline's own abort listener is the only one left.
-    expect(count).toBe(1);
+    expect(count).toBe(0);
   });
 });

@@ -1,0 +1,167 @@
+/**
+ * AuthorizationCache against its peers on the same `authz:<uuid>:<uuid>` keys:
+ * L1 hit check() vs bentocache getOrSet (memory) and cache-manager get; peek vs
+ * lru-cache get; L2 hit vs raw ioredis GET and bentocache with a Redis L2;
+ * 1,000 concurrent L2 hits vs bentocache; and a Zipf (s = 1.0) workload
+ * (100,000 users × 1,000 resources, L1 max 50,000) reporting hit ratios.
+ * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ */
+import { randomUUID } from 'node:crypto';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { createCache } from 'cache-manager';
+import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { createAuthorizationCache, memoryLayer, type AuthorizationRequest, type Decision } from '../src/index.js';
+import { redisLayer } from '../src/redis.js';
+import { defineScenario, runIfMain } from './lib/harness.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const KEYS = 1_000;
+const BATCH = 1_000;
+const DECISION: Decision = { allowed: true, reason: 'member' };
+const loader = async (rs: readonly AuthorizationRequest[]): Promise<Decision[]> => rs.map(() => DECISION);
+
+/** Inverse-CDF sampler of a Zipf(s) distribution over ranks 0..n-1. */
+function zipfSampler(n: number, s: number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 1; k <= n; k++) cdf[k - 1] = sum += 1 / k ** s;
+  for (let k = 0; k < n; k++) cdf[k] = (cdf[k] as number) / sum;
+  return () => {
+    const u = Math.random();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/**
+ * The best hit ratio any cache of `capacity` entries can reach on independent Zipf(1) users × resources:
+ * the probability mass of the `capacity` most popular pairs (those with rank product i·j ≤ T).
+ */
+function oracleHitRatio(users: number, resources: number, capacity: number): number {
+  const harmonic = (n: number): number => {
+    let h = 0;
+    for (let k = 1; k <= n; k++) h += 1 / k;
+    return h;
+  };
+  const pairsUpTo = (t: number): number => {
+    let count = 0;
+    for (let i = 1; i <= Math.min(users, t); i++) count += Math.min(resources, Math.floor(t / i));
+    return count;
+  };
+  let lo = 1;
+  let hi = users * resources;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (pairsUpTo(mid) >= capacity) hi = mid;
+    else lo = mid + 1;
+  }
+  let mass = 0;
+  for (let i = 1; i <= Math.min(users, lo); i++) mass += harmonic(Math.min(resources, Math.floor(lo / i))) / i;
+  return mass / (harmonic(users) * harmonic(resources));
+}
+
+/** Replays the Zipf workload through a memory-only cache and reports hit ratios after warm-up. */
+async function zipfWorkload(note: (k: string, v: number | string) => void): Promise<void> {
+  const users = Array.from({ length: 100_000 }, () => randomUUID());
+  const resources = Array.from({ length: 1_000 }, () => randomUUID());
+  const pickUser = zipfSampler(users.length, 1.0);
+  const pickResource = zipfSampler(resources.length, 1.0);
+  const cache = createAuthorizationCache({ layers: [memoryLayer<Decision>({ max: 50_000 })], loader, ttlMs: 3_600_000 });
+  const next = (): AuthorizationRequest => ({ userId: users[pickUser()] as string, resourceId: resources[pickResource()] as string, action: 'read' });
+  const seen = new Set<string>();
+  const WARM = 500_000;
+  const MEASURE = 500_000;
+  for (let i = 0; i < WARM; i++) {
+    const r = next();
+    seen.add(cache.keyOf(r));
+    await cache.check(r);
+  }
+  const before = cache.stats();
+  let firstTouch = 0;
+  for (let i = 0; i < MEASURE; i++) {
+    const r = next();
+    const key = cache.keyOf(r);
+    if (!seen.has(key)) {
+      seen.add(key);
+      firstTouch++;
+    }
+    await cache.check(r);
+  }
+  const after = cache.stats();
+  const hits = after.hits - before.hits;
+  note('zipf s=1.0 (100k users × 1k resources, independent) L1 max 50k: L1 hit ratio after 500k warm-up', `${((hits / MEASURE) * 100).toFixed(2)} %`);
+  note('zipf: hit ratio with an L2 that keeps every key (1 − first touches / requests)', `${((1 - firstTouch / MEASURE) * 100).toFixed(2)} %`);
+  note('zipf: upper bound for any 50k-entry cache (mass of the 50k most popular pairs)', `${(oracleHitRatio(100_000, 1_000, 50_000) * 100).toFixed(2)} %`);
+  await cache.close();
+}
+
+const scenario = defineScenario('authorization-cache', async (ctx) => {
+  const requests = Array.from({ length: KEYS }, () => ({ userId: randomUUID(), resourceId: randomUUID(), action: 'read' }));
+  const keys = requests.map((r) => `authz:${r.userId}:${r.resourceId}`);
+  let i = 0;
+  const nextIndex = (): number => (i = (i + 1) % KEYS);
+
+  // --- L1 (memory) ---
+  const l1 = createAuthorizationCache({ layers: [memoryLayer<Decision>({ max: 10_000 })], loader, ttlMs: 3_600_000 });
+  await l1.checkMany(requests);
+  const bentoMemory = new BentoCache({ default: 'm', stores: { m: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } });
+  for (const key of keys) await bentoMemory.getOrSet({ key, factory: () => DECISION, ttl: '1h' });
+  const cacheManager = createCache({ ttl: 3_600_000 });
+  for (const key of keys) await cacheManager.set(key, DECISION);
+  const lru = new LRUCache<string, Decision>({ max: 10_000 });
+  for (const key of keys) lru.set(key, DECISION);
+
+  ctx.add('supaguard check() L1 hit', () => l1.check(requests[nextIndex()] as AuthorizationRequest), { batch: BATCH });
+  ctx.add('bentocache getOrSet (memory) hit', () => bentoMemory.getOrSet({ key: keys[nextIndex()] as string, factory: () => DECISION, ttl: '1h' }), { batch: BATCH });
+  ctx.add('cache-manager 7 get hit', () => cacheManager.get(keys[nextIndex()] as string), { batch: BATCH });
+  ctx.add('supaguard peek() L1 hit', () => l1.peek(requests[nextIndex()] as AuthorizationRequest), { batch: BATCH });
+  ctx.add('lru-cache get', () => lru.get(keys[nextIndex()] as string), { batch: BATCH });
+  ctx.compare('supaguard check() L1 hit', 'bentocache getOrSet (memory) hit', '≥ 15× faster');
+  ctx.compare('supaguard check() L1 hit', 'cache-manager 7 get hit', '≥ 3× faster');
+  ctx.compare('supaguard peek() L1 hit', 'lru-cache get', 'peek ≤ 2× lru-cache get (ratio ≥ 0.5)');
+
+  // --- L2 (Redis) ---
+  const redis = new Redis(REDIS_URL);
+  const bentoRedis = new Redis(REDIS_URL);
+  await redis.ping();
+  const prefix = `sg-bench:${randomUUID()}:`;
+  const l2 = createAuthorizationCache({ layers: [redisLayer<Decision>({ client: redis, prefix, timeoutMs: 1_000 })], loader, ttlMs: 3_600_000 });
+  await l2.checkMany(requests);
+  for (const [k, key] of keys.entries()) await redis.set(`${prefix}raw:${key}`, JSON.stringify(DECISION), 'PX', 3_600_000).then(() => k);
+  const bentoL2 = new BentoCache({ default: 'r', prefix: `${prefix}bento`, stores: { r: bentostore().useL2Layer(redisDriver({ connection: bentoRedis })) } });
+  for (const key of keys) await bentoL2.getOrSet({ key, factory: () => DECISION, ttl: '1h' });
+
+  ctx.add('supaguard check() L2 hit (Redis only)', () => l2.check(requests[nextIndex()] as AuthorizationRequest));
+  ctx.add('raw ioredis GET', () => redis.get(`${prefix}raw:${keys[nextIndex()]}`));
+  ctx.add('bentocache getOrSet (Redis L2) hit', () => bentoL2.getOrSet({ key: keys[nextIndex()] as string, factory: () => DECISION, ttl: '1h' }));
+  ctx.compare('supaguard check() L2 hit (Redis only)', 'raw ioredis GET', 'ours ≤ 1.15× raw GET (ratio ≥ 0.87)');
+  ctx.compare('supaguard check() L2 hit (Redis only)', 'bentocache getOrSet (Redis L2) hit');
+
+  ctx.add('supaguard 1,000 concurrent L2 hits', () => Promise.all(requests.map((r) => l2.check(r))));
+  ctx.add('bentocache 1,000 concurrent L2 hits', () => Promise.all(keys.map((key) => bentoL2.getOrSet({ key, factory: () => DECISION, ttl: '1h' }))));
+  ctx.compare('supaguard 1,000 concurrent L2 hits', 'bentocache 1,000 concurrent L2 hits', '≥ 2× throughput');
+
+  if (process.env.BENCH_SKIP_ZIPF !== '1') await zipfWorkload((k, v) => ctx.note(k, v));
+
+  ctx.cleanup(async () => {
+    await l1.close();
+    await l2.close();
+    await bentoMemory.disconnectAll();
+    await bentoL2.disconnectAll().catch(() => undefined);
+    await redisLayer({ client: redis, prefix }).clear();
+    redis.disconnect();
+    bentoRedis.disconnect();
+  });
+});
+
+export default scenario;
+await runIfMain(scenario, import.meta.url);
