@@ -149,6 +149,7 @@ export class AuditLog {
       return;
     }
     this.#buffer.push(entry.at === undefined ? { ...entry, at: Date.now() } : (entry as AuditRecord));
+    if (channels.auditQueue.hasSubscribers) publish(channels.auditQueue, { depth: this.#buffer.length });
     if (this.#buffer.length >= this.#batchSize) {
       if (this.#draining === undefined) this.#scheduleDrain();
     } else if (this.#timer === undefined && this.#draining === undefined) {

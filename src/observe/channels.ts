@@ -38,7 +38,9 @@ export interface BusReconnectEvent {
 export interface BreakerStateEvent {
   /** Breaker name, e.g. `postgres`, `redis`, `jwks`. */
   readonly name: string;
+  /** State before the transition. */
   readonly from: BreakerState;
+  /** State after the transition. */
   readonly to: BreakerState;
 }
 
@@ -85,12 +87,15 @@ export interface AuditDropEvent {
 
 /** Payload of `supaguard:monitor:operation`: one `track()` sample. */
 export interface MonitorOperationEvent {
+  /** The tracked operation, e.g. `auth`. */
   readonly operation: string;
+  /** How long it took, in ms. */
   readonly durationMs: number;
 }
 
 /** Payload of `supaguard:monitor:alert` and `supaguard:monitor:recover`. */
 export interface MonitorAlertEvent {
+  /** The operation that breached (or recovered), e.g. `authorization`. */
   readonly operation: string;
   /** The watched percentile, e.g. 95. */
   readonly percentile: number;
@@ -117,26 +122,37 @@ export interface TraceContext {
 
 /** A `diagnostics_channel` channel whose messages have type `T`. */
 export interface TypedChannel<T> {
+  /** The public channel name, e.g. `supaguard:cache:hit`. */
   readonly name: string;
   /** `true` when at least one subscriber listens; check it before building a costly payload. */
   readonly hasSubscribers: boolean;
+  /** Sends `message` to every subscriber (prefer {@link publish}, which checks `hasSubscribers`). */
   publish(message: T): void;
 }
 
 /** A `diagnostics_channel` tracing channel whose context has type `C`. */
 export interface TypedTracingChannel<C extends TraceContext> {
+  /** `true` when any of the five tracing events has a subscriber. */
   readonly hasSubscribers: boolean;
+  /** Runs `fn`, publishing start / end / asyncStart / asyncEnd / error around it (prefer {@link traceCall}). */
   tracePromise<R>(fn: () => Promise<R>, context: C): Promise<R>;
+  /** Adds handlers (prefer {@link subscribeTracing}, which returns a disposer). */
   subscribe(handlers: Partial<TracingHandlers<C>>): void;
+  /** Removes handlers added with `subscribe`. */
   unsubscribe(handlers: Partial<TracingHandlers<C>>): void;
 }
 
 /** Handlers for a {@link TypedTracingChannel}; `asyncEnd` fires when the call settled (after `error` on failure). */
 export interface TracingHandlers<C> {
+  /** Before the call, synchronously in the caller's async context. */
   start(context: C): void;
+  /** When the call returned its promise (synchronously). */
   end(context: C): void;
+  /** When the promise settled, before its continuations. */
   asyncStart(context: C): void;
+  /** When the promise settled; `context.result` or `context.error` is set. */
   asyncEnd(context: C): void;
+  /** When the call failed; `context.error` is set. */
   error(context: C): void;
 }
 
@@ -159,25 +175,45 @@ function defineTracingChannel<C extends TraceContext>(name: string): TypedTracin
  * ```
  */
 export const channels = {
+  /** `supaguard:cache:hit` */
   cacheHit: defineChannel<CacheLayerEvent>('supaguard:cache:hit'),
+  /** `supaguard:cache:miss` */
   cacheMiss: defineChannel<CacheLayerEvent>('supaguard:cache:miss'),
+  /** `supaguard:cache:stale` */
   cacheStale: defineChannel<CacheLayerEvent>('supaguard:cache:stale'),
+  /** `supaguard:cache:invalidation-sent` */
   invalidationSent: defineChannel<InvalidationEvent>('supaguard:cache:invalidation-sent'),
+  /** `supaguard:cache:invalidation-received` */
   invalidationReceived: defineChannel<InvalidationEvent>('supaguard:cache:invalidation-received'),
+  /** `supaguard:bus:reconnect` */
   busReconnect: defineChannel<BusReconnectEvent>('supaguard:bus:reconnect'),
+  /** `supaguard:breaker:state` */
   breakerState: defineChannel<BreakerStateEvent>('supaguard:breaker:state'),
+  /** `supaguard:bulkhead:queue` */
   bulkheadQueue: defineChannel<BulkheadQueueEvent>('supaguard:bulkhead:queue'),
+  /** `supaguard:bulkhead:rejected` */
   bulkheadRejected: defineChannel<BulkheadRejectedEvent>('supaguard:bulkhead:rejected'),
+  /** `supaguard:token-cache:hit` */
   tokenCacheHit: defineChannel<EmptyEvent>('supaguard:token-cache:hit'),
+  /** `supaguard:token-cache:miss` */
   tokenCacheMiss: defineChannel<EmptyEvent>('supaguard:token-cache:miss'),
+  /** `supaguard:service-key:hit` */
   serviceKeyHit: defineChannel<EmptyEvent>('supaguard:service-key:hit'),
+  /** `supaguard:service-key:miss` */
   serviceKeyMiss: defineChannel<EmptyEvent>('supaguard:service-key:miss'),
+  /** `supaguard:rate-limit:rejected` */
   rateLimitRejected: defineChannel<RateLimitEvent>('supaguard:rate-limit:rejected'),
+  /** `supaguard:rate-limit:insurance` */
   rateLimitInsurance: defineChannel<RateLimitEvent>('supaguard:rate-limit:insurance'),
+  /** `supaguard:audit-log:queue` */
   auditQueue: defineChannel<AuditQueueEvent>('supaguard:audit-log:queue'),
+  /** `supaguard:audit-log:drop` */
   auditDrop: defineChannel<AuditDropEvent>('supaguard:audit-log:drop'),
+  /** `supaguard:monitor:operation` */
   monitorOperation: defineChannel<MonitorOperationEvent>('supaguard:monitor:operation'),
+  /** `supaguard:monitor:alert` */
   monitorAlert: defineChannel<MonitorAlertEvent>('supaguard:monitor:alert'),
+  /** `supaguard:monitor:recover` */
   monitorRecover: defineChannel<MonitorAlertEvent>('supaguard:monitor:recover'),
 } as const;
 

@@ -2,6 +2,9 @@
 export * from './channels.js';
 export * from './logger.js';
 export * from './performance-monitor.js';
+export * from './traced-calls.js';
+export * from './metric-catalog.js';
+export * from './metric-events.js';
 // Async audit log (issue 7).
 export {
   createAuditLog,
@@ -13,6 +16,3 @@ export {
   type AuditLogStats,
   type AuditErrorListener,
 } from './audit-log.js';
-export * from './traced-calls.js';
-export * from './metric-catalog.js';
-export * from './metric-events.js';

@@ -22,9 +22,13 @@ export type LogMethod = (fields: LogFields, message?: string) => void;
  * ```
  */
 export interface Logger {
+  /** Detail for troubleshooting. */
   debug: LogMethod;
+  /** Normal operation worth recording (a recovery, a reconnect). */
   info: LogMethod;
+  /** Degraded but answering (a layer failed, an alert). */
   warn: LogMethod;
+  /** A failure the caller saw. */
   error: LogMethod;
 }
 

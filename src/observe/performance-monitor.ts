@@ -41,10 +41,15 @@ export interface PerformanceMonitorOptions {
 export interface OperationStats {
   /** Samples in the window. */
   count: number;
+  /** Median. */
   p50: number;
+  /** 95th percentile. */
   p95: number;
+  /** 99th percentile. */
   p99: number;
+  /** Slowest sample. */
   max: number;
+  /** Arithmetic mean. */
   mean: number;
   /** The operation's target, when it has one. */
   targetMs?: number;
@@ -54,7 +59,9 @@ export interface OperationStats {
 
 /** Figures for every tracked operation; `dropped` counts rejected samples (bad values, too many operations). */
 export interface PerformanceSnapshot {
+  /** Figures per operation name. */
   operations: Record<string, OperationStats>;
+  /** Samples rejected since creation. */
   dropped: number;
 }
 
@@ -96,7 +103,9 @@ function positive(field: string, value: number | undefined, fallback: number): n
  * `supaguard:monitor:operation` for the Prometheus and OpenTelemetry exporters.
  */
 export class PerformanceMonitor {
+  /** The percentile compared with the targets. */
   readonly percentile: number;
+  /** Length of the rolling window, in ms. */
   readonly windowMs: number;
   private readonly targets: Record<string, number>;
   private readonly minSamples: number;

@@ -13,10 +13,12 @@ export interface PrometheusMetricsOptions {
   buckets?: readonly number[];
 }
 
-type PromMetric = Counter | Gauge | Histogram;
+/** A prom-client metric supaguard registers. */
+export type PromMetric = Counter | Gauge | Histogram;
 
 /** The registered metrics; `dispose()` unsubscribes and removes them from the registry. */
 export class PrometheusMetrics {
+  /** The registry the metrics are registered on. */
   readonly registry: Registry;
   private readonly metrics: Map<MetricKey, PromMetric>;
   private readonly unsubscribe: () => void;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../src/auth/access-token-verifier.js';
 import { createServiceKeyCache } from '../../src/auth/service-key-cache.js';
 import { createAuthorizationCache } from '../../src/cache/authorization-cache.js';
+import { createAuditLog } from '../../src/observe/audit-log.js';
 import { runQuery, type QueryBuilderLike } from '../../src/client/run-query.js';
 import { memoryLayer } from '../../src/layers/memory.js';
 import { channels, subscribe, subscribeTracing, tracing, type BreakerStateEvent, type TypedChannel } from '../../src/observe/channels.js';
@@ -119,6 +120,20 @@ describe('authorization cache → cache and loader channels', () => {
     ]);
     expect(loads).toEqual(['authz']);
   });
+
+  it('publishes a stale serve when the loader fails within grace', async () => {
+    const { loader, state } = controllableLoader();
+    const cache = createAuthorizationCache({ layers: [memoryLayer({ max: 100 })], loader, ttlMs: 20, graceMs: 60_000, jitter: 0 });
+    const r = req();
+    await cache.check(r);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    state.fail = new Error('db down');
+    const seen = await recording([channels.cacheStale], async () => {
+      expect(await cache.check(r)).toMatchObject({ allowed: true });
+    });
+    await cache.close();
+    expect(seen).toEqual(['cache:stale {"layer":"memory"}']);
+  });
 });
 
 describe('bulkhead → supaguard:bulkhead:*', () => {
@@ -160,5 +175,25 @@ describe('token verifier and service keys → cache hit/miss channels', () => {
       expect((await keys.validate(key)).valid).toBe(true);
     });
     expect(seen).toEqual(['service-key:miss {}', 'service-key:hit {}']);
+  });
+});
+
+describe('audit log → supaguard:audit-log:*', () => {
+  it('publishes the queue depth as entries arrive and as they are written, and drops after close', async () => {
+    const written: unknown[] = [];
+    const audit = createAuditLog({ sink: { write: async (batch) => void written.push(...batch) }, batchSize: 100, flushMs: 60_000 });
+    const seen = await recording([channels.auditQueue, channels.auditDrop], async () => {
+      audit.log({ userId: 'u1', action: 'project.read', resourceId: 'p1', outcome: 'allow' });
+      audit.log({ userId: 'u1', action: 'project.read', resourceId: 'p2', outcome: 'deny' });
+      await audit.close();
+      audit.log({ userId: 'u1', action: 'project.read', resourceId: 'p3', outcome: 'allow' });
+    });
+    expect(written).toHaveLength(2);
+    expect(seen).toEqual([
+      'audit-log:queue {"depth":1}',
+      'audit-log:queue {"depth":2}',
+      'audit-log:queue {"depth":0}',
+      'audit-log:drop {"count":1,"reason":"shutdown"}',
+    ]);
   });
 });

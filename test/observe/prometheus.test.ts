@@ -4,16 +4,10 @@ import { isConfigurationError } from '../../src/errors.js';
 import { channels, publish, traceCall, tracing } from '../../src/observe/channels.js';
 import { METRICS } from '../../src/observe/metric-catalog.js';
 import { registerPrometheusMetrics, type PrometheusMetrics } from '../../src/observe/prometheus.js';
+import { parseExposition } from '../helpers/exposition.js';
 
-/** `name{labels} value` lines of the exposition, without HELP/TYPE comments. */
 async function scrape(registry: Registry): Promise<Map<string, number>> {
-  const samples = new Map<string, number>();
-  for (const line of (await registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
+  return parseExposition(await registry.metrics());
 }
 
 let handle: PrometheusMetrics | undefined;

@@ -1,0 +1,13 @@
+/**
+ * Parses a Prometheus text exposition into `name{labels}` → value, leaving out
+ * the `# HELP` / `# TYPE` comments, so tests can assert exact sample values.
+ */
+export function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
