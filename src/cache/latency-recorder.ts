@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { LatencyWindow } from '../resilience/latency-window.js';
 
 /** Percentiles of the recorded samples, in milliseconds. */
 export interface LatencySummary {
@@ -13,7 +14,8 @@ export interface LatencySummary {
 }
 
 /**
- * A fixed-size latency reservoir.
+ * A fixed-size latency reservoir that also counts every sample ever recorded.
+ * The ring itself is the resilience module's {@link LatencyWindow}.
  *
  * @example
  * ```ts
@@ -23,28 +25,22 @@ export interface LatencySummary {
  * ```
  */
 export class LatencyRecorder {
-  private readonly samples: Float64Array;
-  private next = 0;
-  private filled = 0;
+  private readonly window: LatencyWindow;
   private total = 0;
 
   constructor(capacity = 1024) {
-    this.samples = new Float64Array(capacity);
+    this.window = new LatencyWindow(capacity);
   }
 
   /** Adds one sample in milliseconds. */
   record(ms: number): void {
-    this.samples[this.next] = ms;
-    this.next = (this.next + 1) % this.samples.length;
-    if (this.filled < this.samples.length) this.filled++;
+    this.window.record(ms);
     this.total++;
   }
 
   /** p50 and p99 of the samples kept, and how many were ever recorded. */
   summary(): LatencySummary {
-    if (this.filled === 0) return { count: 0, p50Ms: 0, p99Ms: 0 };
-    const sorted = Array.from(this.samples.subarray(0, this.filled)).sort((a, b) => a - b);
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    return { count: this.total, p50Ms: at(0.5), p99Ms: at(0.99) };
+    const { p50, p99 } = this.window.summary();
+    return { count: this.total, p50Ms: p50, p99Ms: p99 };
   }
 }
