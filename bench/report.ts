@@ -28,14 +28,14 @@ const reportPath = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.ur
 const explanations: Record<string, string> = {
   auth:
     'Uncached verification is dominated by the signature check, which supaguard and jose both hand to `node:crypto`; ' +
-    'supaguard adds its own claim checks (algorithm allow-list, issuer, audience, expiry with clock skew), so on RS256 it can only be level with jose, ' +
+    'supaguard adds a strict parse before it (length limit, canonical base64url, strict JSON without duplicate keys) and its claim rules after it, so uncached it can at best be level with jose, ' +
     'and on a loaded machine the sequential medians drift either way (the paired-round figures alternate both tasks to cancel that drift). ' +
     'The gain is on the cached path, which every request after the first one for a token takes.',
   'authorization-cache':
     '`check()` and `peek()` take an `AuthorizationRequest` object, validate the ids and build the cache key on every call, ' +
     'then check expiry and version stamps; lru-cache and cache-manager are measured on a string key the benchmark built beforehand, so they do a bare map lookup. ' +
     'On the Redis path, every supaguard call is bounded by the request deadline (a timer and an AbortSignal per call), decodes and validates the stored entry, ' +
-    'and goes through the layer breaker; a raw ioredis `GET` does none of this. The concurrent L2 run is dominated by those per-call timers on a 2-core machine. ' +
+    'and goes through the layer breaker; a raw ioredis `GET` does none of this. In the concurrent L2 run the reads share one `MGET`, but each caller still keeps its own time limit and decodes its own entry. ' +
     'These are the costs of degrading instead of hanging when Redis fails; see the runbook.',
   channels:
     'Publishing without subscribers is the `node:diagnostics_channel` fast path and costs about as much as an empty call; ' +
