@@ -3,7 +3,7 @@
  * (`node --expose-gc --import tsx`, so scenarios cannot disturb each other's heap
  * or JIT state), collects the `bench/results/<scenario>.json` each one writes,
  * and writes `bench/results/latest.json` and `bench/results/latest.md`, then
- * regenerates the charts in docs/benchmarks/ from latest.json.
+ * regenerates the charts in docs/benchmarks/ and docs/benchmarks.md from latest.json.
  *
  *   npm run bench                      every scenario
  *   npm run bench -- client-factory    only files whose name contains "client-factory"
@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { arch, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { writeCharts } from './charts.js';
+import { writeReport } from './report.js';
 import { toMarkdown, type ScenarioResult } from './lib/harness.js';
 
 /** What `bench/results/latest.json` holds. */
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
   writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(latest, null, 2)}\n`);
   writeFileSync(`${resultsDir}latest.md`, markdown(latest));
   const charts = writeCharts(latest);
-  console.log(`\nWrote bench/results/latest.json, bench/results/latest.md and ${charts.length} chart(s) in docs/benchmarks/`);
+  writeReport(latest);
+  console.log(`\nWrote bench/results/latest.json, bench/results/latest.md, ${charts.length} chart(s) in docs/benchmarks/ and docs/benchmarks.md`);
 }
 
 await main();
