@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigurationError, RateLimitedError } from '../errors.js';
 import { channels, publish, traceCall, tracing } from '../observe/channels.js';
 import { resolveBudget } from '../resilience/deadline.js';
+import { fingerprint } from '../auth/fingerprint.js';
 
 /**
  * What the limiter needs from Redis: an ioredis `Redis` or `Cluster` fits.
@@ -121,7 +122,7 @@ export class RateLimiter {
    */
   async consume(key: string): Promise<RateLimitResult> {
     // Hashed: a key may be built from an API key or a token.
-    const hashed = createHash('sha256').update(key).digest('base64url');
+    const hashed = fingerprint(key);
     const redis = this.#redis;
     if (redis !== undefined && performance.now() >= this.#redisSkipUntil && (redis.status === undefined || redis.status === 'ready')) {
       const result = await this.#consumeRedis(redis, this.#prefix + hashed);

@@ -7,7 +7,7 @@ import {
   TokenMissingError,
   TokenSignatureError,
 } from '../errors.js';
-import { channels, publish } from '../observe/channels.js';
+import { channels } from '../observe/channels.js';
 import { parseCompactJws } from './compact-jws.js';
 import { fingerprint } from './fingerprint.js';
 import { JwksKeyStore, type JsonWebKeySet, type JwksAlgorithm, type StoredKey } from './jwks-key-store.js';
@@ -189,7 +189,11 @@ export class AccessTokenVerifier {
       if (this.now() < cached.expiresAt && this.keyStillPublished(cached.keyId)) verified = Promise.resolve(cached.claims);
       else this.cache?.delete(id);
     }
-    if (this.cache !== undefined) publish(verified === undefined ? channels.tokenCacheMiss : channels.tokenCacheHit, {});
+    if (this.cache !== undefined) {
+      // Checked here, not in publish(): the hit path must not build a payload nobody reads.
+      const channel = verified === undefined ? channels.tokenCacheMiss : channels.tokenCacheHit;
+      if (channel.hasSubscribers) channel.publish({});
+    }
     if (verified === undefined) {
       verified = this.inflight.get(id);
       if (verified === undefined) {

@@ -2,9 +2,9 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { compactVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
-import { channels, publish } from '../observe/channels.js';
+import { channels } from '../observe/channels.js';
 import { parseCompactJws } from './compact-jws.js';
-import { secretPrefix } from './fingerprint.js';
+import { fingerprint, secretPrefix } from './fingerprint.js';
 import { normaliseSupabaseUrl, projectRefFromUrl } from './supabase-url.js';
 
 /** Why a key was refused; stable, safe to log and branch on. */
@@ -139,13 +139,13 @@ export class ServiceKeyCache {
     // Refused before hashing, so a flood of huge values costs nothing and fills no cache.
     if (key.length > MAX_KEY_LENGTH) return Promise.resolve({ valid: false, reason: 'malformed', keyPrefix: secretPrefix(key) });
     // The hot path needs only the fingerprint string; the digest bytes are rebuilt from it on a miss.
-    const id = hash('sha256', key, 'base64');
+    const id = fingerprint(key);
     const cached = this.cache.get(id);
     if (cached !== undefined && this.now() < cached.expiresAt) {
-      publish(channels.serviceKeyHit, {});
+      if (channels.serviceKeyHit.hasSubscribers) channels.serviceKeyHit.publish({});
       return Promise.resolve(cached.result);
     }
-    publish(channels.serviceKeyMiss, {});
+    if (channels.serviceKeyMiss.hasSubscribers) channels.serviceKeyMiss.publish({});
     let pending = this.inflight.get(id);
     if (pending === undefined) {
       pending = this.compute(key, Buffer.from(id, 'base64'))

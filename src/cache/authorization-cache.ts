@@ -132,6 +132,8 @@ function freezeDecision(decision: Decision): Decision {
 
 class AuthorizationCacheImpl implements AuthorizationCache {
   private readonly engine: LayeredCache<Decision, AuthorizationRequest>;
+  /** `itemFor`, bound once: `check` hands it to the engine instead of a closure per call. */
+  private readonly itemForKey = (key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> => this.itemFor(key, request);
   private readonly validateId: IdentifierValidator;
   private readonly users: ValidatedIdentifiers;
   private readonly resources: ValidatedIdentifiers;
@@ -185,7 +187,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.engine.getByKey(key, () => this.itemFor(key, request), options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    return this.engine.getByKey(key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {

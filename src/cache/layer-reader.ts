@@ -4,7 +4,7 @@ import { LatencyRecorder } from './latency-recorder.js';
 import type { StampRegistry } from './stamp-registry.js';
 import type { CacheEntry, CacheLayer } from './types.js';
 import { compareVersions, isVersion, type VersionClock } from './version.js';
-import { channels, publish } from '../observe/channels.js';
+import { channels } from '../observe/channels.js';
 
 /** One thing to read: its cache key, the scopes known before reading, and the loader's request. */
 export interface ReadItem<R> {
@@ -98,13 +98,13 @@ export class LayerReader<V> {
           fresh.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
           if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
           if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
-          publish(channels.cacheHit, { layer: layer.name });
+          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: layer.name });
           return;
         }
         counters.misses++;
         if (verdict === 'stale' && !stale.has(index)) stale.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
         if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
-        publish(channels.cacheMiss, { layer: layer.name });
+        if (channels.cacheMiss.hasSubscribers) channels.cacheMiss.publish({ layer: layer.name });
         next.push(index);
       });
       pending = next;

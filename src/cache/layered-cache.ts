@@ -74,8 +74,11 @@ export interface LayeredCache<V, R> {
   readonly id: string;
   /** The value for `item`, from the first layer holding a usable entry, else from the loader. */
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V>;
-  /** Like `get`, building the item only when the L1 fast path cannot answer (saves allocations on hits). */
-  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /**
+   * Like `get`, building the item with `makeItem(key, arg)` only when the L1 fast path cannot answer.
+   * Pass a function created once (not a per-call closure) so an L1 hit allocates nothing extra.
+   */
+  getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V>;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -119,6 +122,8 @@ const positive = (value: number | undefined, field: string, fallback: number): n
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(field, 'must be a finite number >= 0');
   return v;
 };
+
+const itemItself = <R>(_key: string, item: ReadItem<R>): ReadItem<R> => item;
 
 class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   readonly id = randomUUID();
@@ -173,10 +178,10 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   get(item: ReadItem<R>, options?: ReadOptions): Promise<V> {
-    return this.getByKey(item.key, () => item, options);
+    return this.getByKey(item.key, item, itemItself, options);
   }
 
-  getByKey(key: string, makeItem: () => ReadItem<R>, options?: ReadOptions): Promise<V> {
+  getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V> {
     const l1 = this.l1;
     if (l1 !== undefined && options?.minVersion === undefined) {
       const entry = l1.peek?.(key);
@@ -186,13 +191,13 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
           if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
-          publish(channels.cacheHit, { layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem());
+          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
+          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
           return Promise.resolve(entry.value);
         }
       }
     }
-    return this.getMany([makeItem()], options).then((values) => values[0] as V);
+    return this.getMany([makeItem(key, arg)], options).then((values) => values[0] as V);
   }
 
   peek(key: string, minVersion?: string): V | undefined {
