@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { auditLogTableSql } from 'supaguard/postgres';
 
 /** The little the example needs from a database: parameterised queries returning rows. */
 export interface Database {
@@ -18,7 +19,7 @@ const sql = (name: string): Promise<string> => readFile(new URL(name, import.met
  * idempotently either way.
  */
 export async function openDatabase(options: { databaseUrl?: string | undefined; schema?: string | undefined } = {}): Promise<Database> {
-  const ddl = `${await sql('schema.sql')}\n${await sql('seed.sql')}`;
+  const ddl = `${await sql('schema.sql')}\n${auditLogTableSql('audit_log')};\n${await sql('seed.sql')}`;
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,

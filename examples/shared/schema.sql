@@ -23,13 +23,4 @@ CREATE TABLE IF NOT EXISTS projects (
 );
 CREATE INDEX IF NOT EXISTS projects_team_id ON projects (team_id);
 CREATE INDEX IF NOT EXISTS team_members_user_id ON team_members (user_id);
-CREATE TABLE IF NOT EXISTS audit_log (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  at timestamptz NOT NULL,
-  user_id text,
-  action text NOT NULL,
-  resource_id text,
-  outcome text,
-  request_id text,
-  meta jsonb
-);
+-- The audit_log table comes from supaguard's auditLogTableSql('audit_log') (see database.ts).
