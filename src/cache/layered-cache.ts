@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
 import { channels, publish, traceCall, tracing } from '../observe/channels.js';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
-import { awaitUnlessAborted } from './bounded-call.js';
+import { awaitUnlessAborted } from './await-unless-aborted.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
 import { LatencyRecorder } from './latency-recorder.js';

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
-import { boundedCall } from '../cache/bounded-call.js';
+import { withTimeout } from '../resilience/timeout.js';
 import { traceCall, tracing } from '../observe/channels.js';
 import type { InvalidationBus, InvalidationHandlers, InvalidationMessage } from '../cache/types.js';
 import { isVersion } from '../cache/version.js';
@@ -101,6 +101,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.subscriber = options.subscriber;
     this.channel = options.channel ?? 'supaguard:invalidate';
     this.timeoutMs = options.timeoutMs ?? 200;
+    if (typeof this.timeoutMs !== 'number' || !(this.timeoutMs > 0)) throw new ConfigurationError('timeoutMs', 'must be a positive number of milliseconds');
     this.publisher.on('error', this.onError);
     this.subscriber.on('error', this.onError);
   }
@@ -113,7 +114,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   async publish(message: InvalidationMessage): Promise<void> {
     if (this.publisher.status !== 'ready') throw new Error(`Redis publisher connection is ${this.publisher.status}`);
     const payload = encode(message);
-    await traceCall(tracing.redis, { operation: 'publish' }, () => boundedCall(() => this.publisher.publish(this.channel, payload), this.timeoutMs, 'redis.publish'));
+    await traceCall(tracing.redis, { operation: 'publish' }, () => withTimeout(() => this.publisher.publish(this.channel, payload), { ms: this.timeoutMs, operation: 'redis.publish' }));
   }
 
   subscribe(handlers: InvalidationHandlers): () => void {

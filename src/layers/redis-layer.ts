@@ -206,7 +206,7 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
 
   /**
    * `command()` bounded by min(timeoutMs, remaining deadline), and failed at once when the connection
-   * closes. A lean version of `boundedCall` (ioredis takes no AbortSignal, so none is created).
+   * closes. A lean `withTimeout` (ioredis takes no AbortSignal, so none is created).
    */
   private bounded<T>(operation: string, command: () => Promise<T>): Promise<T> {
     const budget = resolveBudget(this.timeoutMs, operation);
