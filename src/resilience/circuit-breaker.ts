@@ -3,13 +3,14 @@ import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceede
 import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import { boundedStatus } from './bounded-status.js';
-import { abortError, resolveBudget } from './deadline.js';
+import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
+import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
-import { withTimeout } from './timeout.js';
+import { TimeoutCall } from './timeout-call.js';
 
 /** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -71,6 +72,8 @@ export interface CircuitBreakerStats {
 type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
 type Run<T> = () => Promise<T>;
 
+const NO_OPTIONS: ExecuteOptions = Object.freeze({});
+
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
  * one controller shared by all calls, opossum issue 780), timeouts bounded by
@@ -96,6 +99,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly inner: Opossum<[Run<unknown>], unknown>;
   private readonly releaseClock: () => void;
   private readonly rollingBuckets: number;
+  private readonly errorThresholdPercentage: number;
   private readonly latency: LatencyWindow;
   private readonly counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejects: 0, filtered: 0, aborted: 0, fallbacks: 0 };
   private currentState: CircuitState = 'closed';
@@ -136,6 +140,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
       throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
     }
+    this.errorThresholdPercentage = threshold;
     this.errorFilter = options.errorFilter;
     this.fallback = options.fallback;
     this.latency = new LatencyWindow(integer('latencySamples', options.latencySamples, 256, 1));
@@ -178,7 +183,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fire(...args: A): Promise<R> {
-    return this.fireWith({}, ...args);
+    return this.fireWith(NO_OPTIONS, ...args);
   }
 
   /**
@@ -195,16 +200,17 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       return Promise.reject(new ConfigurationError('fn', `is not set on breaker "${this.name}": use execute(fn) or createCircuitBreaker(fn, options)`));
     }
     const fallback = this.fallback;
-    return this.run(
-      (signal) => fn(signal, ...args),
-      options.signal,
-      fallback === undefined ? undefined : (error) => fallback(error, ...args),
-    );
+    // A function that declares no parameter cannot read a signal: the wrapper then
+    // declares none either, so no AbortSignal is created for it.
+    const call: (signal: AbortSignal) => R | Promise<R> =
+      args.length === 0 ? (fn as unknown as (signal: AbortSignal) => R | Promise<R>) : fn.length === 0 ? () => fn(NEVER_ABORTED, ...args) : (signal) => fn(signal, ...args);
+    return this.run(call, options.signal, fallback === undefined ? undefined : (error) => fallback(error, ...args));
   }
 
   /**
    * Runs any `fn` under this breaker (its state, counts and timeout), which is
    * how the breaker takes part in `compose`. The `fallback` option is not used here.
+   * As with `withTimeout`, `fn`'s signal is only created when `fn` declares a parameter.
    *
    * @example
    * ```ts
@@ -286,43 +292,89 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     for (const l of [this.rejectListeners, this.failureListeners, this.successListeners, this.fallbackListeners]) l.clear();
   }
 
-  private async run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    if (this.disposed) throw new ConfigurationError('breaker', `"${this.name}" was disposed`);
-    if (signal?.aborted) throw abortError(signal, this.name);
-    // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
-    const budget = resolveBudget(this.timeoutMs, this.name);
-    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop
-    // (and with no caller signal, nothing can stop it): no per-call controller is needed.
-    const guarded: Run<T> =
-      budget.ms === Infinity
-        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)))
-        : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
-
-    if (this.currentState === 'open') return this.reject(fallback);
-    if (this.currentState === 'half-open') {
+  private run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    if (this.disposed) return Promise.reject(new ConfigurationError('breaker', `"${this.name}" was disposed`));
+    const callerSignal = signal === NEVER_ABORTED ? undefined : signal;
+    if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, this.name));
+    // Below the deadline floor nothing starts and nothing is counted.
+    const scope = currentScope();
+    let left = Infinity;
+    if (scope !== undefined) {
+      try {
+        left = checkScope(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const state = this.currentState;
+    if (state === 'open') return this.reject(fallback);
+    if (state === 'half-open') {
       if (this.trialsAdmitted >= this.halfOpenTrials) return this.reject(fallback);
       this.trialsAdmitted++;
-      return this.runTrial(guarded, fallback);
+      const started = performance.now();
+      this.counts.calls++;
+      return this.runTrial(this.start(fn, scope, left, callerSignal), started, fallback);
     }
+    // Closed: the call runs here, not through opossum's fire() (~1.3 µs per call on Node 20:
+    // an event per call, a Promise, two Date.now(), a semaphore); its outcome goes into
+    // opossum's rolling window through the same events fire() emits, and a failure gets
+    // opossum's open decision (see recordFailure).
     const started = performance.now();
     this.counts.calls++;
+    this.inner.emit('fire');
+    const generation = this.generation;
+    return this.start(fn, scope, left, callerSignal).then(
+      (value) => {
+        if (generation === this.generation) this.inner.emit('success');
+        this.settled('success', undefined, started);
+        return value;
+      },
+      (error: unknown) => this.closedFailed(error, generation, started, fallback),
+    );
+  }
+
+  /** Calls `fn` with the breaker's timeout bounded by the deadline; no timer or signal when nothing can stop the call. */
+  private start<T>(fn: (signal: AbortSignal) => T | Promise<T>, scope: DeadlineScope | undefined, left: number, callerSignal: AbortSignal | undefined): Promise<T> {
+    if (this.timeoutMs !== Infinity || scope !== undefined) return new TimeoutCall<T>(this.name, this.timeoutMs, left, scope, callerSignal, undefined).run(fn);
+    // No own timeout and no deadline: the caller's signal is the only reason to stop.
     try {
-      const result = (await this.inner.fire(guarded as Run<unknown>)) as T;
-      this.settled('success', undefined, started);
-      return result;
-    } catch (error) {
-      // opossum's own rejection (open circuit); fn may reject with anything, even undefined.
-      if (typeof error === 'object' && error !== null && Opossum.isOurError(error as Error)) return this.reject(fallback);
-      return this.failed(error, started, fallback);
+      const result = fn(fn.length === 0 ? NEVER_ABORTED : (callerSignal ?? NEVER_ABORTED));
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
-  private async runTrial<T>(guarded: Run<T>, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+  private closedFailed<T>(error: unknown, generation: number, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    const outcome = this.classify(error);
+    // A result from before the last transition belongs to a window that is gone.
+    if (generation === this.generation) {
+      if (outcome === 'failure') this.recordFailure(error, performance.now() - started);
+      // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
+      else this.inner.emit('success');
+    }
+    return this.failed(error, started, fallback);
+  }
+
+  /**
+   * What opossum's fire() does with a failure: a `failure` event (counted in the
+   * rolling window), then its rule — once `volumeThreshold` calls are in the window,
+   * open when the failure percentage exceeds `errorThresholdPercentage` — and
+   * opossum's `open()` (state, reset timer, half-open later).
+   */
+  private recordFailure(error: unknown, latencyMs: number): void {
+    const inner = this.inner;
+    inner.emit('failure', error, latencyMs);
+    if (this.currentState !== 'closed') return;
+    const window = inner.stats;
+    if (window.fires < inner.volumeThreshold) return;
+    if ((window.failures / window.fires) * 100 > this.errorThresholdPercentage) inner.open();
+  }
+
+  private async runTrial<T>(work: Promise<T>, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     const generation = this.generation;
-    const started = performance.now();
-    this.counts.calls++;
     try {
-      const result = await guarded();
+      const result = await work;
       this.settled('success', undefined, started);
       if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.inner.close();
       return result;

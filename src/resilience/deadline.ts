@@ -1,13 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { AbortedError, ConfigurationError, DeadlineExceededError, isSupaguardError } from '../errors.js';
-
-/** The deadline scope held in AsyncLocalStorage for the code running inside `withDeadline`. */
-interface DeadlineScope {
-  /** Absolute deadline on the `performance.now()` clock. */
-  readonly deadlineAt: number;
-  /** Aborts when the deadline passes or any enclosing signal aborts. */
-  readonly signal: AbortSignal;
-}
+import { ConfigurationError, DeadlineExceededError } from '../errors.js';
+import { abortErrorFromReason, checkScope, currentScope, DeadlineScope } from './deadline-scope.js';
 
 /**
  * Below this many milliseconds of remaining budget, supaguard wrappers refuse to
@@ -19,12 +11,6 @@ interface DeadlineScope {
  * ```
  */
 export const DEFAULT_DEADLINE_FLOOR_MS = 1;
-
-// One store per process, shared by the ESM and CJS builds and duplicate installs,
-// so a deadline set through one copy is honoured by the other.
-const STORE_KEY = Symbol.for('supaguard.deadline');
-const globalStore = globalThis as unknown as Record<symbol, AsyncLocalStorage<DeadlineScope> | undefined>;
-const storage: AsyncLocalStorage<DeadlineScope> = (globalStore[STORE_KEY] ??= new AsyncLocalStorage<DeadlineScope>());
 
 /** Options for {@link withDeadline}. @example `withDeadline(50, fn, { signal: req.signal, operation: 'GET /me' })` */
 export interface WithDeadlineOptions {
@@ -47,9 +33,7 @@ export interface WithDeadlineOptions {
  * ```
  */
 export function abortError(signal: AbortSignal, operation: string): Error {
-  const reason: unknown = signal.reason;
-  if (isSupaguardError(reason)) return reason;
-  return new AbortedError(operation, { cause: reason });
+  return abortErrorFromReason(signal.reason, operation);
 }
 
 /**
@@ -78,62 +62,34 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  *   }).catch(next));
  * ```
  */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   ms: number,
   fn: (signal: AbortSignal) => Promise<T> | T,
   options?: WithDeadlineOptions,
 ): Promise<T> {
   if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) {
-    throw new ConfigurationError('ms', 'must be a finite number of milliseconds >= 0');
+    return Promise.reject(new ConfigurationError('ms', 'must be a finite number of milliseconds >= 0'));
   }
   const operation = options?.operation ?? 'deadline';
   const floor = options?.floorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
-  if (typeof floor !== 'number' || !(floor >= 0)) throw new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0');
-  const parent = storage.getStore();
+  if (typeof floor !== 'number' || !(floor >= 0)) return Promise.reject(new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0'));
+  const parent = currentScope();
   const now = performance.now();
-  const deadlineAt = parent === undefined ? now + ms : Math.min(now + ms, parent.deadlineAt);
+  let deadlineAt = now + ms;
+  // Own timer for the own deadline; when the enclosing deadline ends first, its abort
+  // reaches this scope through the subscription (no second timer) — unless it already
+  // settled (this runs after it, detached), then its time left is this timer.
+  let timerMs: number | undefined = ms;
+  if (parent !== undefined && parent.deadlineAt <= deadlineAt) {
+    deadlineAt = parent.deadlineAt;
+    timerMs = parent.settled ? deadlineAt - now : undefined;
+  }
   const callerSignal = options?.signal;
 
-  if (parent?.signal.aborted) throw abortError(parent.signal, operation);
-  if (callerSignal?.aborted) throw abortError(callerSignal, operation);
-  if (deadlineAt - now < floor) throw new DeadlineExceededError(operation, deadlineAt - now);
-
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let rejectRace: ((err: Error) => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    rejectRace = reject;
-  });
-  // Every abort goes through here, so the race settles without a listener on our own signal.
-  const abort = (reason: unknown): void => {
-    if (signal.aborted) return;
-    controller.abort(reason);
-    rejectRace?.(abortError(signal, operation));
-  };
-  const onParentAbort = (): void => abort(parent?.signal.reason);
-  const onCallerAbort = (): void => abort(callerSignal?.reason);
-  parent?.signal.addEventListener('abort', onParentAbort, { once: true });
-  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  const timer = setTimeout(() => abort(new DeadlineExceededError(operation, 0)), deadlineAt - now);
-  // A pending deadline must never keep the process alive by itself.
-  timer.unref();
-
-  try {
-    const work = storage.run({ deadlineAt, signal }, () => Promise.resolve().then(() => fn(signal)));
-    // If fn ignores its signal, the race still settles at the deadline; its late
-    // rejection is observed here so it never becomes an unhandled rejection.
-    work.catch(() => undefined);
-    return await Promise.race([work, aborted]);
-  } catch (err) {
-    // On failure, whatever fn left running under this deadline is cancelled too
-    // (Go's `defer cancel()`); on success the signal stays live for late body reads.
-    if (!signal.aborted) controller.abort(err);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    parent?.signal.removeEventListener('abort', onParentAbort);
-    callerSignal?.removeEventListener('abort', onCallerAbort);
-  }
+  if (parent?.aborted) return Promise.reject(abortErrorFromReason(parent.reason, operation));
+  if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, operation));
+  if (deadlineAt - now < floor) return Promise.reject(new DeadlineExceededError(operation, deadlineAt - now));
+  return new DeadlineScope(deadlineAt, operation, parent, callerSignal).start(fn, timerMs, now);
 }
 
 /**
@@ -145,7 +101,7 @@ export async function withDeadline<T>(
  * ```
  */
 export function remainingMs(): number {
-  const scope = storage.getStore();
+  const scope = currentScope();
   return scope === undefined ? Infinity : Math.max(0, scope.deadlineAt - performance.now());
 }
 
@@ -169,10 +125,17 @@ export interface DeadlineInfo {
  * ```
  */
 export function currentDeadline(): DeadlineInfo | undefined {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope === undefined) return undefined;
   const left = Math.max(0, scope.deadlineAt - performance.now());
-  return { at: Date.now() + left, remainingMs: left, signal: scope.signal };
+  return {
+    at: Date.now() + left,
+    remainingMs: left,
+    // Created on first read: most callers only want the time.
+    get signal() {
+      return scope.signal;
+    },
+  };
 }
 
 /**
@@ -184,7 +147,7 @@ export function currentDeadline(): DeadlineInfo | undefined {
  * ```
  */
 export function deadlineSignal(): AbortSignal | undefined {
-  return storage.getStore()?.signal;
+  return currentScope()?.signal;
 }
 
 /** The time limit an operation gets, as computed by {@link resolveBudget}. @example `const { ms, deadlineBound } = resolveBudget(5_000, 'redis.get')` */
@@ -211,10 +174,16 @@ export interface Budget {
  * ```
  */
 export function resolveBudget(ownMs: number, operation: string, floorMs: number = DEFAULT_DEADLINE_FLOOR_MS): Budget {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope === undefined) return { ms: ownMs, deadlineBound: false, signal: undefined };
-  if (scope.signal.aborted) throw abortError(scope.signal, operation);
-  const left = scope.deadlineAt - performance.now();
-  if (left < floorMs) throw new DeadlineExceededError(operation, left);
-  return left < ownMs ? { ms: left, deadlineBound: true, signal: scope.signal } : { ms: ownMs, deadlineBound: false, signal: scope.signal };
+  const left = checkScope(scope, operation, floorMs);
+  const deadlineBound = left < ownMs;
+  return {
+    ms: deadlineBound ? left : ownMs,
+    deadlineBound,
+    // Created on first read (an AbortSignal costs ~4 µs on Node 20): many callers only need `ms`.
+    get signal() {
+      return scope.signal;
+    },
+  };
 }
