@@ -20,6 +20,8 @@ const BATCH = 100;
 const CPU_OPS = 5_000;
 const CPU_ROUNDS = 7;
 const resolved = async (): Promise<number> => 1;
+// The same function declaring the signal parameter: supaguard must then create a child signal.
+const resolvedReadingSignal = async (_signal: AbortSignal): Promise<number> => 1;
 
 const scenario = defineScenario('resilience', async (ctx) => {
   // Every supaguard user with a request deadline has AsyncLocalStorage active, which on
@@ -44,6 +46,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
     'bare await fn()': () => resolved(),
     'new AbortController().signal (floor of any child signal)': async () => new AbortController().signal,
     'supaguard withTimeout': () => withTimeout(resolved, { ms: 1_000 }),
+    'supaguard withTimeout, fn declares its signal': () => withTimeout(resolvedReadingSignal, { ms: 1_000 }),
     'supaguard withDeadline': () => withDeadline(1_000, resolved),
     'supaguard breaker.fire (closed, 1 s timeout)': () => breaker.fire(),
     'supaguard breaker.execute (closed, no own timeout)': () => policyBreaker.execute(resolved),
@@ -69,6 +72,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
       rounds.get(name)?.push(((used.user + used.system) * 1_000) / CPU_OPS);
     }
   }
+  ctx.note('Node version', process.version);
   for (const [name, samples] of rounds) {
     samples.sort((a, b) => a - b);
     ctx.note(`CPU ns/op: ${name}`, Math.round(samples[Math.floor(samples.length / 2)] ?? 0));
@@ -76,6 +80,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
   for (const [name, fn] of Object.entries(tasks)) ctx.add(name, fn, { batch: BATCH });
 
   ctx.compare('supaguard withTimeout', 'cockatiel timeout', '≤ 1 µs added over bare');
+  ctx.compare('supaguard withTimeout, fn declares its signal', 'cockatiel timeout', '≥ 1× (no slower than cockatiel)');
   ctx.compare('supaguard breaker.execute (closed, no own timeout)', 'cockatiel circuitBreaker', '≤ 1 µs added over bare');
   ctx.compare('supaguard bulkhead slot', 'cockatiel bulkhead', '≤ 1 µs added over bare');
   ctx.compare('supaguard compose(breaker, timeout)', 'cockatiel wrap(circuitBreaker, timeout)', '≥ 1× (no slower than cockatiel)');

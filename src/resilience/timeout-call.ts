@@ -1,6 +1,7 @@
 import { DeadlineExceededError, TimeoutError } from '../errors.js';
 import { Cancellation } from './cancellation.js';
-import { abortErrorFromReason, signalFor, type DeadlineScope } from './deadline-scope.js';
+import { abortErrorFromReason, type DeadlineScope } from './deadline-scope.js';
+import { NEVER_ABORTED } from './never-aborted.js';
 import { cancelTimer, scheduleTimer } from './deadline-timer.js';
 
 /**
@@ -40,9 +41,13 @@ export class TimeoutCall<T> extends Cancellation {
     super();
   }
 
-  /** Calls `fn` and settles with its outcome, or with the first abort or timeout. */
-  run(fn: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
-    const now = performance.now();
+  /**
+   * Calls `fn` and settles with its outcome, or with the first abort or timeout.
+   *
+   * @param readsSignal - `fn.length > 0`, when the caller already knows it.
+   * @param now - `performance.now()`, when the caller already read it.
+   */
+  run(fn: (signal: AbortSignal) => T | Promise<T>, readsSignal: boolean = fn.length > 0, now: number = performance.now()): Promise<T> {
     this.started = now;
     const scope = this.scope;
     if (this.leftMs >= this.ownMs) {
@@ -59,7 +64,7 @@ export class TimeoutCall<T> extends Cancellation {
       this.reject = reject;
       let result: T | Promise<T>;
       try {
-        result = fn(signalFor(fn, this));
+        result = fn(readsSignal ? this.signal : NEVER_ABORTED);
       } catch (err) {
         this.failed(err);
         return;
@@ -100,14 +105,34 @@ export class TimeoutCall<T> extends Cancellation {
       }
       return;
     }
-    this.reject?.(abortErrorFromReason(reason, this.operation));
+    this.rejected(abortErrorFromReason(reason, this.operation));
+  }
+
+  /** When the call started (`performance.now()`). */
+  protected get startedAt(): number {
+    return this.started;
+  }
+
+  /** Settles the returned promise with `value` (a subclass may account for it first). */
+  protected fulfilled(value: T): void {
+    this.resolve?.(value);
+  }
+
+  /** Settles the returned promise with `error` (a subclass may account for it, or answer instead). */
+  protected rejected(error: unknown): void {
+    this.reject?.(error);
+  }
+
+  /** Lets a subclass settle with another outcome, e.g. a fallback's promise. */
+  protected resolveWith(value: T | PromiseLike<T>): void {
+    this.resolve?.(value);
   }
 
   private succeeded(value: T): void {
     if (this.settled) return;
     this.finish();
     // On success the signal stays live: a fetch body may still be read after fn returned.
-    this.resolve?.(value);
+    this.fulfilled(value);
   }
 
   private failed(err: unknown): void {
@@ -115,7 +140,7 @@ export class TimeoutCall<T> extends Cancellation {
     this.finish();
     // Like Go's `defer cancel()`, but only on failure: whatever fn started and left running stops too.
     super.abort(err);
-    this.reject?.(err);
+    this.rejected(err);
   }
 
   private finish(): void {

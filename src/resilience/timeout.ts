@@ -2,7 +2,7 @@ import { ConfigurationError, type TimeoutError } from '../errors.js';
 import { DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
 import { abortErrorFromReason, checkScope, currentScope } from './deadline-scope.js';
 import { NEVER_ABORTED } from './never-aborted.js';
-import type { ResiliencePolicy } from './policy.js';
+import { markSelfSettling, type ResiliencePolicy } from './policy.js';
 import { TimeoutCall } from './timeout-call.js';
 
 /** Options for {@link withTimeout}. @example `{ ms: 200, operation: 'profile.fetch', signal: req.signal }` */
@@ -111,9 +111,9 @@ export function createTimeout(options: TimeoutPolicyOptions): TimeoutPolicy {
   const ms = options?.ms;
   if (typeof ms !== 'number' || !(ms > 0)) throw new ConfigurationError('ms', 'must be a positive number of milliseconds (Infinity for none)');
   const operation = options.operation ?? 'operation';
-  return {
+  return markSelfSettling({
     ms,
     operation,
     execute: (fn, executeOptions) => withTimeout(fn, { ms, operation, signal: executeOptions?.signal }),
-  };
+  });
 }
