@@ -39,15 +39,26 @@ export function compose(...policies: ResiliencePolicy[]): ResiliencePolicy {
   const innerWaits = layers.map((_, i) => layers.slice(i + 1).some((layer) => !settlesOnItsOwn(layer)));
   return {
     execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
-      const fnReadsSignal = fn.length > 0;
-      const run = (index: number, signal: AbortSignal | undefined): T | Promise<T> => {
-        const layer = layers[index];
-        if (layer === undefined) return fn(fnReadsSignal ? (signal ?? NEVER_ABORTED) : NEVER_ABORTED);
-        const next = fnReadsSignal || innerWaits[index] === true ? (inner: AbortSignal) => run(index + 1, inner) : () => run(index + 1, signal);
-        return layer.execute(next, { signal });
-      };
       if (layers.length === 0) return new Promise<T>((resolve) => resolve(fn(options?.signal ?? NEVER_ABORTED)));
-      return run(0, options?.signal) as Promise<T>;
+      return runLayer(layers, innerWaits, fn, fn.length > 0, 0, options?.signal) as Promise<T>;
     },
   };
+}
+
+/** Runs layer `index` around the layers inside it and `fn` (a function, not a per-call closure). */
+function runLayer<T>(
+  layers: readonly ResiliencePolicy[],
+  innerWaits: readonly boolean[],
+  fn: (signal: AbortSignal) => T | Promise<T>,
+  fnReadsSignal: boolean,
+  index: number,
+  signal: AbortSignal | undefined,
+): T | Promise<T> {
+  const layer = layers[index];
+  if (layer === undefined) return fn(fnReadsSignal ? (signal ?? NEVER_ABORTED) : NEVER_ABORTED);
+  const next =
+    fnReadsSignal || innerWaits[index] === true
+      ? (inner: AbortSignal) => runLayer(layers, innerWaits, fn, fnReadsSignal, index + 1, inner)
+      : () => runLayer(layers, innerWaits, fn, fnReadsSignal, index + 1, signal);
+  return layer.execute(next, signal === undefined ? undefined : { signal });
 }

@@ -65,8 +65,17 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>, opti
   if (typeof ms !== 'number' || !(ms > 0)) {
     return Promise.reject(new ConfigurationError('ms', 'must be a positive number of milliseconds (Infinity for none)'));
   }
-  const operation = options.operation ?? 'operation';
-  const signal = options.signal;
+  return startTimeout(fn, ms, options.operation ?? 'operation', options.signal, options.fallback);
+}
+
+/** `withTimeout` after validation; `createTimeout`'s policy calls it directly (no options object per call). */
+function startTimeout<T>(
+  fn: (signal: AbortSignal) => T | Promise<T>,
+  ms: number,
+  operation: string,
+  signal: AbortSignal | undefined,
+  fallback: ((error: TimeoutError) => T | Promise<T>) | undefined,
+): Promise<T> {
   const callerSignal = signal === NEVER_ABORTED ? undefined : signal;
   if (callerSignal?.aborted) return Promise.reject(abortErrorFromReason(callerSignal.reason, operation));
   const scope = currentScope();
@@ -78,7 +87,7 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => T | Promise<T>, opti
       return Promise.reject(err);
     }
   }
-  return new TimeoutCall<T>(operation, ms, left, scope, callerSignal, options.fallback).run(fn);
+  return new TimeoutCall<T>(operation, ms, left, scope, callerSignal, fallback).run(fn);
 }
 
 /** Options for {@link createTimeout}. @example `createTimeout({ ms: 300, operation: 'profiles.load' })` */
@@ -114,6 +123,6 @@ export function createTimeout(options: TimeoutPolicyOptions): TimeoutPolicy {
   return markSelfSettling({
     ms,
     operation,
-    execute: (fn, executeOptions) => withTimeout(fn, { ms, operation, signal: executeOptions?.signal }),
+    execute: (fn, executeOptions) => startTimeout(fn, ms, operation, executeOptions?.signal, undefined),
   });
 }
