@@ -13,6 +13,7 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
+import pTimeout from 'p-timeout';
 import { compose, createBulkhead, createCircuitBreaker, createTimeout, withDeadline, withTimeout } from '../src/index.js';
 import { defineScenario, runIfMain } from './lib/harness.js';
 
@@ -20,6 +21,9 @@ const BATCH = 100;
 const CPU_OPS = 5_000;
 const CPU_ROUNDS = 7;
 const resolved = async (): Promise<number> => 1;
+// p-timeout with timers that do nothing: the cost of p-timeout itself (a Promise, an async
+// IIFE, .finally, a TimeoutError per call), which withTimeout was built on until it had to fit 1 µs.
+const noTimers = { setTimeout: () => 0, clearTimeout: () => undefined } as unknown as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 // The same function declaring the signal parameter: supaguard must then create a child signal.
 const resolvedReadingSignal = async (_signal: AbortSignal): Promise<number> => 1;
 
@@ -47,6 +51,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
     'new AbortController().signal (floor of any child signal)': async () => new AbortController().signal,
     'supaguard withTimeout': () => withTimeout(resolved, { ms: 1_000 }),
     'supaguard withTimeout, fn declares its signal': () => withTimeout(resolvedReadingSignal, { ms: 1_000 }),
+    'p-timeout alone (no-op timers)': () => pTimeout(resolved(), { milliseconds: 1_000, customTimers: noTimers }),
     'supaguard withDeadline': () => withDeadline(1_000, resolved),
     'supaguard breaker.fire (closed, 1 s timeout)': () => breaker.fire(),
     'supaguard breaker.execute (closed, no own timeout)': () => policyBreaker.execute(resolved),
@@ -86,6 +91,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
   ctx.compare('supaguard compose(breaker, timeout)', 'cockatiel wrap(circuitBreaker, timeout)', '≥ 1× (no slower than cockatiel)');
   ctx.compare('supaguard compose(bulkhead, breaker, timeout)', 'cockatiel wrap(bulkhead, circuitBreaker, timeout)', '≤ 3 µs added, ≥ 1×');
   ctx.compare('supaguard withDeadline', 'bare await fn()', '≤ 1 µs added');
+  ctx.compare('p-timeout alone (no-op timers)', 'bare await fn()', 'why withTimeout no longer runs through it');
 
   ctx.cleanup(() => {
     breaker.dispose();
