@@ -21,8 +21,9 @@ const BATCH = 100;
 const CPU_OPS = 5_000;
 const CPU_ROUNDS = 7;
 const resolved = async (): Promise<number> => 1;
-// p-timeout with timers that do nothing: the cost of p-timeout itself (a Promise, an async
-// IIFE, .finally, a TimeoutError per call), which withTimeout was built on until it had to fit 1 µs.
+// p-timeout with timers that do nothing, and (as supaguard called it) no stack capture: the
+// cost of p-timeout itself (a Promise, an async IIFE, .finally, a TimeoutError per call),
+// which withTimeout was built on until it had to fit in 1 µs.
 const noTimers = { setTimeout: () => 0, clearTimeout: () => undefined } as unknown as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 // The same function declaring the signal parameter: supaguard must then create a child signal.
 const resolvedReadingSignal = async (_signal: AbortSignal): Promise<number> => 1;
@@ -51,7 +52,16 @@ const scenario = defineScenario('resilience', async (ctx) => {
     'new AbortController().signal (floor of any child signal)': async () => new AbortController().signal,
     'supaguard withTimeout': () => withTimeout(resolved, { ms: 1_000 }),
     'supaguard withTimeout, fn declares its signal': () => withTimeout(resolvedReadingSignal, { ms: 1_000 }),
-    'p-timeout alone (no-op timers)': () => pTimeout(resolved(), { milliseconds: 1_000, customTimers: noTimers }),
+    'p-timeout alone (no-op timers)': () => {
+      // As supaguard used it: no stack captured for the TimeoutError p-timeout builds per call.
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        return pTimeout(resolved(), { milliseconds: 1_000, customTimers: noTimers });
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
+    },
     'supaguard withDeadline': () => withDeadline(1_000, resolved),
     'supaguard breaker.fire (closed, 1 s timeout)': () => breaker.fire(),
     'supaguard breaker.execute (closed, no own timeout)': () => policyBreaker.execute(resolved),

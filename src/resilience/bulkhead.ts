@@ -76,7 +76,8 @@ export class Bulkhead implements ResiliencePolicy {
   }
 
   /**
-   * Runs `fn` in a slot, waiting in the queue if needed.
+   * Runs `fn` in a slot, waiting in the queue if needed. `fn` gets the caller's
+   * signal, the deadline's, or both linked — only when it declares a parameter.
    *
    * @throws {@link BulkheadRejectedError} with `reason` `queue-full`, `queue-timeout` or `deadline` (the deadline passed while waiting).
    * @throws {@link DeadlineExceededError} when the deadline is already below its floor on entry.

@@ -10,6 +10,7 @@ import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
+import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { TimeoutCall } from './timeout-call.js';
 
 /** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
@@ -72,38 +73,6 @@ export interface CircuitBreakerStats {
 type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
 type Run<T> = () => Promise<T>;
 
-const NO_OPTIONS: ExecuteOptions = Object.freeze({});
-
-/** How a breaker accounts for a call that ran while closed. */
-interface ClosedAccounting {
-  succeeded(generation: number, started: number): void;
-  failed<T>(error: unknown, generation: number, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T>;
-}
-
-/** A closed breaker's call with a time limit: the timeout race, and the breaker's accounting on the same settle (no second promise). */
-class BreakerCall<T> extends TimeoutCall<T> {
-  constructor(
-    private readonly accounting: ClosedAccounting,
-    private readonly generation: number,
-    private readonly breakerFallback: ((error: unknown) => T | Promise<T>) | undefined,
-    operation: string,
-    ownMs: number,
-    leftMs: number,
-    scope: DeadlineScope | undefined,
-    callerSignal: AbortSignal | undefined,
-  ) {
-    super(operation, ownMs, leftMs, scope, callerSignal, undefined);
-  }
-
-  protected override fulfilled(value: T): void {
-    this.accounting.succeeded(this.generation, this.startedAt);
-    super.fulfilled(value);
-  }
-
-  protected override rejected(error: unknown): void {
-    this.resolveWith(this.accounting.failed(error, this.generation, this.startedAt, this.breakerFallback));
-  }
-}
 
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
@@ -111,6 +80,10 @@ class BreakerCall<T> extends TimeoutCall<T> {
  * the ambient deadline, a configurable number of half-open trials, bounded
  * memory (a fixed latency ring; rolling buckets rotated by one shared clock
  * instead of two intervals per breaker) and typed listeners returning disposers.
+ * opossum keeps the rolling window, the state machine and the reset timer; a
+ * closed breaker's call runs outside `opossum.fire()` (which alone costs ~1.2 µs
+ * per call on Node 20) and counts its outcome into opossum's window, and a
+ * failure gets opossum's open rule (volume threshold, then error percentage).
  * Create it with {@link createCircuitBreaker}.
  *
  * @example
@@ -224,7 +197,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fire(...args: A): Promise<R> {
-    return this.fireWith(NO_OPTIONS, ...args);
+    return this.fireArgs(undefined, args);
   }
 
   /**
@@ -236,6 +209,10 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fireWith(options: ExecuteOptions, ...args: A): Promise<R> {
+    return this.fireArgs(options.signal, args);
+  }
+
+  private fireArgs(signal: AbortSignal | undefined, args: A): Promise<R> {
     const fn = this.fn;
     if (fn === undefined) {
       return Promise.reject(new ConfigurationError('fn', `is not set on breaker "${this.name}": use execute(fn) or createCircuitBreaker(fn, options)`));
@@ -244,8 +221,12 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     // A function that declares no parameter cannot read a signal: the wrapper then
     // declares none either, so no AbortSignal is created for it.
     const call: (signal: AbortSignal) => R | Promise<R> =
-      args.length === 0 ? (fn as unknown as (signal: AbortSignal) => R | Promise<R>) : fn.length === 0 ? () => fn(NEVER_ABORTED, ...args) : (signal) => fn(signal, ...args);
-    return this.run(call, options.signal, fallback === undefined ? undefined : (error) => fallback(error, ...args));
+      args.length === 0
+        ? (fn as unknown as (signal: AbortSignal) => R | Promise<R>)
+        : fn.length === 0
+          ? () => fn(NEVER_ABORTED, ...args)
+          : (callSignal) => fn(callSignal, ...args);
+    return this.run(call, signal, fallback === undefined ? undefined : (error) => fallback(error, ...args));
   }
 
   /**
@@ -544,7 +525,10 @@ function integer(field: string, value: number | undefined, fallback: number, min
  *
  * `fn` receives a fresh per-call `AbortSignal` (aborted on the call's timeout,
  * the caller's abort or the ambient deadline) followed by the `fire` arguments.
- * Each call's limit is `min(timeoutMs, remaining deadline)`.
+ * The signal is created only when `fn` declares a parameter (an `fn` written
+ * `() => …` gets a shared never-aborting one; creating a signal costs ~4 µs on
+ * Node 20). Each call's limit is `min(timeoutMs, remaining deadline)`, one entry on
+ * supaguard's shared deadline timer.
  *
  * @param fn - The protected operation.
  * @param options - See {@link CircuitBreakerOptions}; `name` is required.

@@ -47,8 +47,18 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  * no later than the deadline, with {@link DeadlineExceededError}, even if `fn`
  * ignores its signal.
  *
+ * The deadline's `AbortSignal` is created only when somebody can observe it: `fn`
+ * declares a parameter, or code inside reads {@link deadlineSignal},
+ * `currentDeadline().signal` or `resolveBudget(…).signal` (creating one costs ~4 µs
+ * on Node 20). A signal first read after the deadline passed is already aborted with
+ * `DeadlineExceededError`. A `fn` written `() => …` receives a shared signal that
+ * never aborts; one that reads its signal through rest parameters or `arguments`, or
+ * gives it a default value, must declare it as a plain first parameter. The timer is
+ * one entry on supaguard's shared, unref'd deadline timer; a nested deadline that
+ * ends with its parent's needs none (the parent's abort reaches it).
+ *
  * @param ms - Budget in milliseconds (finite, ≥ 0).
- * @param fn - The work; receives the deadline's `AbortSignal`.
+ * @param fn - The work; receives the deadline's `AbortSignal` (when it declares a parameter).
  * @throws {@link DeadlineExceededError} when the budget runs out (or is below the floor at the start).
  * @throws {@link AbortedError} when `options.signal` aborts with a non-supaguard reason.
  * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0 (or `floorMs` is negative).
@@ -111,7 +121,7 @@ export interface DeadlineInfo {
   readonly at: number;
   /** Milliseconds left, never negative. */
   readonly remainingMs: number;
-  /** Aborts when the deadline passes or an enclosing signal aborts. */
+  /** Aborts when the deadline passes or an enclosing signal aborts (created on first read). */
   readonly signal: AbortSignal;
 }
 
@@ -139,7 +149,8 @@ export function currentDeadline(): DeadlineInfo | undefined {
 }
 
 /**
- * The ambient deadline's signal, or `undefined` outside `withDeadline`.
+ * The ambient deadline's signal, or `undefined` outside `withDeadline`. Created on
+ * the first read (already aborted, with `DeadlineExceededError`, if the deadline has passed).
  *
  * @example
  * ```ts
@@ -156,7 +167,7 @@ export interface Budget {
   readonly ms: number;
   /** True when the remaining deadline, not the operation's own timeout, is the limit. */
   readonly deadlineBound: boolean;
-  /** The ambient deadline's signal, if any. */
+  /** The ambient deadline's signal, if any (created on first read: read it only if you hand it on). */
   readonly signal: AbortSignal | undefined;
 }
 

@@ -7,6 +7,9 @@ export interface ExecuteOptions {
 /**
  * Something that runs work under a rule — a timeout, a circuit breaker, a
  * bulkhead, or a composition of them. `fn` receives the signal it must honour.
+ * supaguard's policies create that signal only when `fn` declares a parameter;
+ * a `fn` written `() => …` gets a shared signal that never aborts (declare the
+ * parameter if you read it through rest parameters or `arguments`).
  *
  * @example
  * ```ts
