@@ -3,6 +3,12 @@ import type { TimerEntry } from './deadline-timer.js';
 /** Told when the {@link Cancellation} it subscribed to aborts. */
 export interface AbortSubscriber {
   upstreamAborted(reason: unknown): void;
+  /**
+   * The deadline it subscribed to settled successfully: it will not abort any more,
+   * and its timer is gone. Work still running under it (detached) that relied on
+   * that timer schedules its own.
+   */
+  upstreamSettled?(): void;
 }
 
 /**
@@ -77,6 +83,14 @@ export abstract class Cancellation implements TimerEntry, AbortSubscriber {
     this.subscribers?.delete(subscriber);
   }
 
+  /** Tells every subscriber this will never abort (see {@link AbortSubscriber.upstreamSettled}) and drops them. */
+  protected releaseSubscribers(): void {
+    const subscribers = this.subscribers;
+    if (subscribers === undefined) return;
+    this.subscribers = undefined;
+    for (const subscriber of subscribers) subscriber.upstreamSettled?.();
+  }
+
   /** Number of subscribers (for leak tests). */
   get subscriberCount(): number {
     return this.subscribers?.size ?? 0;
@@ -85,6 +99,11 @@ export abstract class Cancellation implements TimerEntry, AbortSubscriber {
   /** An enclosing call or deadline aborted. */
   upstreamAborted(reason: unknown): void {
     this.abort(reason);
+  }
+
+  /** The deadline this subscribed to settled successfully (nothing to do by default). */
+  upstreamSettled(): void {
+    // Only calls that counted on the deadline's timer need to act.
   }
 
   /** A caller's `AbortSignal` this object listens to aborted (`EventListener` object form). */

@@ -112,7 +112,16 @@ export class DeadlineScope extends Cancellation {
     if (this.settled) return;
     this.finish();
     // On success the signal stays live: a response body may still be read after fn returned.
+    // Work fn left running that counted on this deadline's timer gets its own.
+    this.releaseSubscribers();
     this.resolveRace?.(value);
+  }
+
+  /** The enclosing deadline this one ends with settled while this one still runs: it needs its own timer now. */
+  override upstreamSettled(): void {
+    if (this.settled || this.timerList !== undefined) return;
+    const now = performance.now();
+    scheduleTimer(this, Math.max(0, this.deadlineAt - now), now);
   }
 
   private failed(err: unknown): void {

@@ -89,6 +89,14 @@ export class TimeoutCall<T> extends Cancellation {
     );
   }
 
+  /** The deadline that was this call's limit settled while the call still runs: time it out on its own timer. */
+  override upstreamSettled(): void {
+    const scope = this.scope;
+    if (this.settled || this.timerList !== undefined || scope === undefined || this.leftMs >= this.ownMs) return;
+    const now = performance.now();
+    scheduleTimer(this, Math.max(0, scope.deadlineAt - now), now);
+  }
+
   override abort(reason: unknown): void {
     if (this.aborted) return;
     // Aborting the signal is what stops the work itself.

@@ -166,3 +166,23 @@ describe('compose without signals', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 });
+
+describe('work left running after its deadline settled', () => {
+  it('still times out at the deadline: a withTimeout bounded by it, and a nested deadline ending with it', async () => {
+    vi.useFakeTimers();
+    let timeout: Promise<unknown> | undefined;
+    let nested: Promise<unknown> | undefined;
+    await withDeadline(100, async () => {
+      timeout = withTimeout(() => new Promise<never>(() => undefined), { ms: 10_000, operation: 'detached' }).catch((e: unknown) => e);
+      nested = withDeadline(10_000, () => new Promise<never>(() => undefined)).catch((e: unknown) => e);
+      return 'answered';
+    });
+    await vi.advanceTimersByTimeAsync(99);
+    const early = await Promise.race([timeout, nested, Promise.resolve('pending')]);
+    expect(early).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await timeout).toBeInstanceOf(DeadlineExceededError);
+    expect(await nested).toBeInstanceOf(DeadlineExceededError);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
