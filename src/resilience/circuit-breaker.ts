@@ -454,7 +454,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       case 'success':
         this.counts.successes++;
         this.latency.record(latencyMs);
-        this.successListeners.emit(latencyMs);
+        if (this.successListeners.size > 0) this.successListeners.emit(latencyMs);
         return;
       case 'failure':
         this.counts.failures++;
