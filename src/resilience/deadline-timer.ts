@@ -31,6 +31,8 @@ class TimerList {
   tail: TimerEntry | undefined = undefined;
   /** The armed Node timer (one per list), or undefined when none is armed. */
   timer: NodeTimer | undefined = undefined;
+  /** The expiry (`performance.now()` clock) the armed timer was set for. */
+  armedFor = 0;
   readonly onTimeout: () => void;
 
   constructor(
@@ -40,7 +42,8 @@ class TimerList {
     this.onTimeout = () => this.fire();
   }
 
-  arm(delayMs: number): void {
+  arm(delayMs: number, at: number): void {
+    this.armedFor = at;
     const timer = this.clock.setTimeout.call(globalThis, this.onTimeout, Math.min(MAX_DELAY_MS, Math.max(1, delayMs)));
     // A pending deadline must never keep the process alive by itself.
     (timer as { unref?: () => void }).unref?.();
@@ -50,7 +53,10 @@ class TimerList {
   private fire(): void {
     this.timer = undefined;
     try {
-      const now = performance.now();
+      // Entries up to the expiry this timer was armed for are due by the timer's own clock,
+      // even if performance.now() reads a little earlier (libuv rounds to the millisecond)
+      // or is another clock (fake timers installed or removed in between).
+      const now = Math.max(performance.now(), this.armedFor);
       for (let entry = this.head; entry !== undefined && entry.timerAt <= now; entry = this.head) {
         unlink(entry);
         entry.expire();
@@ -60,7 +66,7 @@ class TimerList {
       // the current head (a cancelled head costs no clearTimeout, only this check).
       const head = this.head;
       if (head !== undefined) {
-        if (this.timer === undefined) this.arm(head.timerAt - performance.now());
+        if (this.timer === undefined) this.arm(head.timerAt - performance.now(), head.timerAt);
       } else if (this.timer === undefined && this.clock.lists.get(this.ms) === this) {
         this.clock.lists.delete(this.ms);
       }
@@ -135,7 +141,7 @@ export function scheduleTimer(entry: TimerEntry, ms: number, now: number): void 
   if (tail === undefined) list.head = entry;
   else tail.timerNext = entry;
   list.tail = entry;
-  if (list.timer === undefined) list.arm(ms);
+  if (list.timer === undefined) list.arm(ms, entry.timerAt);
 }
 
 /**

@@ -86,4 +86,13 @@ describe('shared deadline timer', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(fired).toEqual(['real']);
   });
+
+  it('fires an entry when its timer fires even if performance.now() became another clock meanwhile', async () => {
+    const realSetTimeout = globalThis.setTimeout;
+    const fired: string[] = [];
+    scheduleTimer(entry('real', fired), 10, performance.now());
+    vi.useFakeTimers(); // performance.now() is now the fake clock
+    await new Promise((resolve) => realSetTimeout(resolve, 40));
+    expect(fired).toEqual(['real']);
+  });
 });
