@@ -47,9 +47,11 @@ const explanations: Record<string, string> = {
     '`monitor.track()` records into a sliding window and feeds percentiles and metrics; the `perf_hooks` histogram it is compared with only increments a bucket, ' +
     'so it is a floor rather than a competitor. The target is an absolute per-call budget.',
   resilience:
-    'A lone `withTimeout`, breaker or bulkhead call allocates its own AbortSignal, timer and bookkeeping, and cockatiel\'s single policies are leaner for that one call; ' +
-    'supaguard wins when policies are composed, because `compose()` shares one signal and one deadline across the stack. ' +
+    'Every wrapper creates its AbortSignal only when the function declares a parameter, and all time limits share one timer, so the wrappers are measured ' +
+    'around a function that takes no signal; `withTimeout, fn declares its signal` shows the cost of a signal (on Node 20 almost all of it the `AbortSignal` itself). ' +
+    'A lone breaker or bulkhead call keeps latency percentiles and counters and checks the deadline, so cockatiel\'s single policies can be leaner on Node 24. ' +
     '`withDeadline` is compared with a bare `await`, so its ratio is below one by construction: the target is the time it adds, not a ratio. ' +
+    '`p-timeout alone` is not a peer: it is what `withTimeout` was built on, measured to show why it no longer is. ' +
     'Tasks that arm a timer are the most sensitive to a loaded machine, so compare their figures within one run only.',
   'resilience-memory':
     'No speed comparison: this scenario measures memory and timers for many breakers (the notes), against opossum with its defaults. ' +

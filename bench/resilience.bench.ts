@@ -13,6 +13,7 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
+import pTimeout from 'p-timeout';
 import { compose, createBulkhead, createCircuitBreaker, createTimeout, withDeadline, withTimeout } from '../src/index.js';
 import { defineScenario, runIfMain } from './lib/harness.js';
 
@@ -20,6 +21,12 @@ const BATCH = 100;
 const CPU_OPS = 5_000;
 const CPU_ROUNDS = 7;
 const resolved = async (): Promise<number> => 1;
+// p-timeout with timers that do nothing, and (as supaguard called it) no stack capture: the
+// cost of p-timeout itself (a Promise, an async IIFE, .finally, a TimeoutError per call),
+// which withTimeout was built on until it had to fit in 1 µs.
+const noTimers = { setTimeout: () => 0, clearTimeout: () => undefined } as unknown as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+// The same function declaring the signal parameter: supaguard must then create a child signal.
+const resolvedReadingSignal = async (_signal: AbortSignal): Promise<number> => 1;
 
 const scenario = defineScenario('resilience', async (ctx) => {
   // Every supaguard user with a request deadline has AsyncLocalStorage active, which on
@@ -44,6 +51,17 @@ const scenario = defineScenario('resilience', async (ctx) => {
     'bare await fn()': () => resolved(),
     'new AbortController().signal (floor of any child signal)': async () => new AbortController().signal,
     'supaguard withTimeout': () => withTimeout(resolved, { ms: 1_000 }),
+    'supaguard withTimeout, fn declares its signal': () => withTimeout(resolvedReadingSignal, { ms: 1_000 }),
+    'p-timeout alone (no-op timers)': () => {
+      // As supaguard used it: no stack captured for the TimeoutError p-timeout builds per call.
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        return pTimeout(resolved(), { milliseconds: 1_000, customTimers: noTimers });
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
+    },
     'supaguard withDeadline': () => withDeadline(1_000, resolved),
     'supaguard breaker.fire (closed, 1 s timeout)': () => breaker.fire(),
     'supaguard breaker.execute (closed, no own timeout)': () => policyBreaker.execute(resolved),
@@ -69,6 +87,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
       rounds.get(name)?.push(((used.user + used.system) * 1_000) / CPU_OPS);
     }
   }
+  ctx.note('Node version', process.version);
   for (const [name, samples] of rounds) {
     samples.sort((a, b) => a - b);
     ctx.note(`CPU ns/op: ${name}`, Math.round(samples[Math.floor(samples.length / 2)] ?? 0));
@@ -76,6 +95,7 @@ const scenario = defineScenario('resilience', async (ctx) => {
   for (const [name, fn] of Object.entries(tasks)) ctx.add(name, fn, { batch: BATCH });
 
   ctx.compare('supaguard withTimeout', 'cockatiel timeout', '≤ 1 µs added over bare');
+  ctx.compare('supaguard withTimeout, fn declares its signal', 'cockatiel timeout', '≥ 1× (no slower than cockatiel)');
   ctx.compare('supaguard breaker.execute (closed, no own timeout)', 'cockatiel circuitBreaker', '≤ 1 µs added over bare');
   ctx.compare('supaguard bulkhead slot', 'cockatiel bulkhead', '≤ 1 µs added over bare');
   ctx.compare('supaguard compose(breaker, timeout)', 'cockatiel wrap(circuitBreaker, timeout)', '≥ 1× (no slower than cockatiel)');

@@ -43,3 +43,50 @@ export function boundedStatus(options: BoundedStatusOptions): Opossum.Status {
   };
   return status;
 }
+
+/** Adds one call's outcome to the current bucket of an opossum rolling window. */
+export interface WindowCounter {
+  fire(): void;
+  success(): void;
+  failure(): void;
+}
+
+/**
+ * Counts straight into `status`'s current bucket — what opossum's `fire` /
+ * `success` / `failure` events do through an event emitter and a keyed
+ * `increment(property)` — for the breaker's per-call fast path. Falls back to
+ * the public `Status.increment` if opossum's internals are not as expected.
+ *
+ * @example
+ * ```ts
+ * const count = windowCounter(status);
+ * count.fire();
+ * count.success();
+ * ```
+ */
+export function windowCounter(status: Opossum.Status): WindowCounter {
+  const internals = status as unknown as Record<symbol, Array<Record<string, number>> | undefined>;
+  const windowKey = Object.getOwnPropertySymbols(status).find((s) => s.description === 'window');
+  const first = windowKey === undefined ? undefined : internals[windowKey]?.[0];
+  if (windowKey === undefined || typeof first?.fires !== 'number' || typeof first.successes !== 'number' || typeof first.failures !== 'number') {
+    const increment = (status as unknown as { increment: (property: string) => void }).increment.bind(status);
+    return { fire: () => increment('fires'), success: () => increment('successes'), failure: () => increment('failures') };
+  }
+  // Re-read the window each time: rotation replaces buckets in place (pop/unshift on the same array).
+  const current = (): { fires: number; successes: number; failures: number } | undefined =>
+    internals[windowKey]?.[0] as { fires: number; successes: number; failures: number } | undefined;
+  return {
+    fire: () => {
+      const bucket = current();
+      if (bucket !== undefined) bucket.fires++;
+    },
+    success: () => {
+      const bucket = current();
+      if (bucket !== undefined) bucket.successes++;
+    },
+    failure: () => {
+      const bucket = current();
+      if (bucket !== undefined) bucket.failures++;
+    },
+  };
+}

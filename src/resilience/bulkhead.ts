@@ -1,6 +1,8 @@
 import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type BulkheadRejectReason } from '../errors.js';
 import { channels, publish } from '../observe/channels.js';
-import { abortError, resolveBudget } from './deadline.js';
+import { Cancellation } from './cancellation.js';
+import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
+import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
@@ -74,7 +76,8 @@ export class Bulkhead implements ResiliencePolicy {
   }
 
   /**
-   * Runs `fn` in a slot, waiting in the queue if needed.
+   * Runs `fn` in a slot, waiting in the queue if needed. `fn` gets the caller's
+   * signal, the deadline's, or both linked — only when it declares a parameter.
    *
    * @throws {@link BulkheadRejectedError} with `reason` `queue-full`, `queue-timeout` or `deadline` (the deadline passed while waiting).
    * @throws {@link DeadlineExceededError} when the deadline is already below its floor on entry.
@@ -84,37 +87,69 @@ export class Bulkhead implements ResiliencePolicy {
    * await bulkhead.execute((signal) => fetch(url, { signal }), { signal: req.signal });
    * ```
    */
-  async execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
-    const callerSignal = options?.signal;
-    if (callerSignal?.aborted) throw abortError(callerSignal, this.name);
-    const budget = resolveBudget(this.queueTimeoutMs, this.name);
-    if (this.running >= this.concurrency) await this.wait(callerSignal, budget.ms, budget.deadlineBound);
-    else this.running++;
+  execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
+    const signal = options?.signal;
+    const callerSignal = signal === NEVER_ABORTED ? undefined : signal;
+    if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, this.name));
+    const scope = currentScope();
+    let left = Infinity;
+    if (scope !== undefined) {
+      try {
+        left = checkScope(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    // A free slot means nobody is queued (a freed slot passes straight to the first waiter).
+    if (this.running < this.concurrency) {
+      this.running++;
+      return this.runInSlot(fn, scope, callerSignal);
+    }
+    return this.queueThenRun(fn, scope, left, callerSignal);
+  }
+
+  private async queueThenRun<T>(fn: (signal: AbortSignal) => T | Promise<T>, scope: DeadlineScope | undefined, left: number, callerSignal: AbortSignal | undefined): Promise<T> {
+    const deadlineBound = left < this.queueTimeoutMs;
+    await this.wait(callerSignal, deadlineBound ? left : this.queueTimeoutMs, deadlineBound);
+    return this.runInSlot(fn, scope, callerSignal);
+  }
+
+  /** Runs `fn` in the slot this call holds and frees the slot when it settles. */
+  private runInSlot<T>(fn: (signal: AbortSignal) => T | Promise<T>, scope: DeadlineScope | undefined, callerSignal: AbortSignal | undefined): Promise<T> {
     this.admitted++;
     this.publishOccupancy();
-    // fn must see both the caller's abort and the deadline's; link them only when both exist.
-    let linked: AbortController | undefined;
-    const onUpstreamAbort = (event: Event): void => linked?.abort((event.target as AbortSignal).reason);
-    if (callerSignal !== undefined && budget.signal !== undefined) {
-      linked = new AbortController();
-      callerSignal.addEventListener('abort', onUpstreamAbort, { once: true });
-      budget.signal.addEventListener('abort', onUpstreamAbort, { once: true });
-      // Either may have aborted while this call waited in the queue.
-      const already = callerSignal.aborted ? callerSignal : budget.signal.aborted ? budget.signal : undefined;
-      if (already !== undefined) linked.abort(already.reason);
-    }
-    try {
-      return await fn(linked?.signal ?? callerSignal ?? budget.signal ?? NEVER_ABORTED);
-    } catch (err) {
-      if (linked !== undefined && !linked.signal.aborted) linked.abort(err);
-      throw err;
-    } finally {
-      if (linked !== undefined) {
-        callerSignal?.removeEventListener('abort', onUpstreamAbort);
-        budget.signal?.removeEventListener('abort', onUpstreamAbort);
+    // fn must see both the caller's abort and the deadline's; they are linked only when
+    // both exist and fn can read a signal (it declares a parameter).
+    let linked: LinkedSignal | undefined;
+    let signal = NEVER_ABORTED;
+    if (fn.length > 0) {
+      if (callerSignal !== undefined && scope !== undefined) {
+        linked = new LinkedSignal(scope, callerSignal);
+        signal = linked.signal;
+      } else {
+        signal = callerSignal ?? scope?.signal ?? NEVER_ABORTED;
       }
-      this.release();
     }
+    let result: T | Promise<T>;
+    try {
+      result = fn(signal);
+    } catch (err) {
+      linked?.done(err);
+      this.release();
+      return Promise.reject(err);
+    }
+    return (result instanceof Promise ? result : Promise.resolve(result)).then(
+      (value) => {
+        linked?.done(undefined);
+        this.release();
+        return value;
+      },
+      (err: unknown) => {
+        linked?.done(err);
+        this.release();
+        throw err;
+      },
+    );
   }
 
   /**
@@ -187,9 +222,8 @@ export class Bulkhead implements ResiliencePolicy {
   }
 
   private release(): void {
-    const next = this.waiters.values().next();
-    if (next.done) this.running--;
-    else next.value.grant();
+    if (this.waiters.size === 0) this.running--;
+    else this.waiters.values().next().value?.grant();
     this.publishOccupancy();
   }
 
@@ -203,6 +237,34 @@ export class Bulkhead implements ResiliencePolicy {
     this.rejectListeners.emit(error);
     publish(channels.bulkheadRejected, { name: this.name, reason });
     return error;
+  }
+}
+
+/** The signal of a slot whose caller and deadline can both abort it: subscribed to the deadline, listening to the caller. */
+class LinkedSignal extends Cancellation {
+  constructor(
+    private readonly scope: DeadlineScope,
+    private readonly callerSignal: AbortSignal,
+  ) {
+    super();
+    // Either may have aborted while this call waited in the queue.
+    if (callerSignal.aborted) this.abort(callerSignal.reason);
+    else if (scope.aborted) this.abort(scope.reason);
+    else {
+      scope.subscribe(this);
+      callerSignal.addEventListener('abort', this, { once: true });
+    }
+  }
+
+  /** The call settled: stop listening; on failure, abort what fn left running. */
+  done(error: unknown): void {
+    this.scope.unsubscribe(this);
+    this.callerSignal.removeEventListener('abort', this);
+    if (error !== undefined && !this.aborted) this.abort(error);
+  }
+
+  override expire(): void {
+    // Never scheduled: the deadline's own timer aborts the scope this subscribes to.
   }
 }
 

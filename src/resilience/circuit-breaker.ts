@@ -2,14 +2,16 @@ import Opossum from 'opossum';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
 import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
-import { boundedStatus } from './bounded-status.js';
-import { abortError, resolveBudget } from './deadline.js';
+import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
+import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
+import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
-import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
+import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
-import { withTimeout } from './timeout.js';
+import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
+import { TimeoutCall } from './timeout-call.js';
 
 /** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -71,12 +73,17 @@ export interface CircuitBreakerStats {
 type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
 type Run<T> = () => Promise<T>;
 
+
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
  * one controller shared by all calls, opossum issue 780), timeouts bounded by
  * the ambient deadline, a configurable number of half-open trials, bounded
  * memory (a fixed latency ring; rolling buckets rotated by one shared clock
  * instead of two intervals per breaker) and typed listeners returning disposers.
+ * opossum keeps the rolling window, the state machine and the reset timer; a
+ * closed breaker's call runs outside `opossum.fire()` (which alone costs ~1.2 µs
+ * per call on Node 20) and counts its outcome into opossum's window, and a
+ * failure gets opossum's open rule (volume threshold, then error percentage).
  * Create it with {@link createCircuitBreaker}.
  *
  * @example
@@ -96,6 +103,9 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly inner: Opossum<[Run<unknown>], unknown>;
   private readonly releaseClock: () => void;
   private readonly rollingBuckets: number;
+  private readonly errorThresholdPercentage: number;
+  /** Counts into opossum's rolling window (the buckets its open decision and stats read). */
+  private readonly window: WindowCounter;
   private readonly latency: LatencyWindow;
   private readonly counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejects: 0, filtered: 0, aborted: 0, fallbacks: 0 };
   private currentState: CircuitState = 'closed';
@@ -105,6 +115,11 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private trialsAdmitted = 0;
   private trialSuccesses = 0;
   private disposed = false;
+  /** What a closed call reports when it settles (made once, so a call needs no closures for it). */
+  private readonly accounting: ClosedAccounting = {
+    succeeded: (generation, started) => this.closedSucceeded(generation, started),
+    failed: (error, generation, started, fallback) => this.closedFailed(error, generation, started, fallback),
+  };
 
   private readonly openListeners = new Listeners<[]>();
   private readonly halfOpenListeners = new Listeners<[]>();
@@ -136,12 +151,15 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
       throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
     }
+    this.errorThresholdPercentage = threshold;
     this.errorFilter = options.errorFilter;
     this.fallback = options.fallback;
     this.latency = new LatencyWindow(integer('latencySamples', options.latencySamples, 256, 1));
 
     const clock = acquireSharedClock(Math.max(1, Math.floor(windowMs / buckets)));
     this.releaseClock = clock.release;
+    const status = boundedStatus({ windowMs, buckets, clock: clock.emitter });
+    this.window = windowCounter(status);
     this.inner = new Opossum<[Run<unknown>], unknown>((run: Run<unknown>) => run(), {
       name,
       // Timeouts are per call (withTimeout) so each call gets its own signal.
@@ -152,7 +170,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       rollingCountTimeout: windowMs,
       rollingCountBuckets: buckets,
       // One shared clock rotates the buckets; the status keeps counts, not every latency.
-      status: boundedStatus({ windowMs, buckets, clock: clock.emitter }),
+      status,
       rotateBucketController: clock.emitter,
       errorFilter: (error: unknown) => this.classify(error) !== 'failure',
     });
@@ -160,6 +178,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.inner.on('halfOpen', () => this.transition('half-open'));
     this.inner.on('close', () => this.transition('close'));
     registerCircuitBreaker(this);
+    markSelfSettling(this);
   }
 
   /** Current state. */
@@ -178,7 +197,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fire(...args: A): Promise<R> {
-    return this.fireWith({}, ...args);
+    return this.fireArgs(undefined, args);
   }
 
   /**
@@ -190,21 +209,30 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   fireWith(options: ExecuteOptions, ...args: A): Promise<R> {
+    return this.fireArgs(options.signal, args);
+  }
+
+  private fireArgs(signal: AbortSignal | undefined, args: A): Promise<R> {
     const fn = this.fn;
     if (fn === undefined) {
       return Promise.reject(new ConfigurationError('fn', `is not set on breaker "${this.name}": use execute(fn) or createCircuitBreaker(fn, options)`));
     }
     const fallback = this.fallback;
-    return this.run(
-      (signal) => fn(signal, ...args),
-      options.signal,
-      fallback === undefined ? undefined : (error) => fallback(error, ...args),
-    );
+    // A function that declares no parameter cannot read a signal: the wrapper then
+    // declares none either, so no AbortSignal is created for it.
+    const call: (signal: AbortSignal) => R | Promise<R> =
+      args.length === 0
+        ? (fn as unknown as (signal: AbortSignal) => R | Promise<R>)
+        : fn.length === 0
+          ? () => fn(NEVER_ABORTED, ...args)
+          : (callSignal) => fn(callSignal, ...args);
+    return this.run(call, signal, fallback === undefined ? undefined : (error) => fallback(error, ...args));
   }
 
   /**
    * Runs any `fn` under this breaker (its state, counts and timeout), which is
    * how the breaker takes part in `compose`. The `fallback` option is not used here.
+   * As with `withTimeout`, `fn`'s signal is only created when `fn` declares a parameter.
    *
    * @example
    * ```ts
@@ -286,43 +314,103 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     for (const l of [this.rejectListeners, this.failureListeners, this.successListeners, this.fallbackListeners]) l.clear();
   }
 
-  private async run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    if (this.disposed) throw new ConfigurationError('breaker', `"${this.name}" was disposed`);
-    if (signal?.aborted) throw abortError(signal, this.name);
-    // Below the deadline floor nothing starts and nothing is counted (resolveBudget throws).
-    const budget = resolveBudget(this.timeoutMs, this.name);
-    // Without an own timeout or a deadline, the caller's signal is the call's only reason to stop
-    // (and with no caller signal, nothing can stop it): no per-call controller is needed.
-    const guarded: Run<T> =
-      budget.ms === Infinity
-        ? () => new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)))
-        : () => withTimeout(fn, { ms: this.timeoutMs, signal, operation: this.name });
-
-    if (this.currentState === 'open') return this.reject(fallback);
-    if (this.currentState === 'half-open') {
+  private run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    if (this.disposed) return Promise.reject(new ConfigurationError('breaker', `"${this.name}" was disposed`));
+    const callerSignal = signal === NEVER_ABORTED ? undefined : signal;
+    if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, this.name));
+    // Below the deadline floor nothing starts and nothing is counted.
+    const scope = currentScope();
+    let left = Infinity;
+    if (scope !== undefined) {
+      try {
+        left = checkScope(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const state = this.currentState;
+    if (state === 'open') return this.reject(fallback);
+    if (state === 'half-open') {
       if (this.trialsAdmitted >= this.halfOpenTrials) return this.reject(fallback);
       this.trialsAdmitted++;
-      return this.runTrial(guarded, fallback);
+      const started = performance.now();
+      this.counts.calls++;
+      return this.runTrial(this.start(fn, scope, left, callerSignal), started, fallback);
     }
+    // Closed: the call runs here, not through opossum's fire() (~1.2 µs per call on Node 20
+    // with AsyncLocalStorage active: two events, a Promise and a .then/.catch pair, two
+    // Date.now(), a semaphore); its outcome is counted in opossum's rolling window, the
+    // counts fire() would add, and a failure gets opossum's open rule (see recordFailure).
     const started = performance.now();
     this.counts.calls++;
+    this.window.fire();
+    const generation = this.generation;
+    const readsSignal = fn.length > 0;
+    if (this.timeoutMs !== Infinity || scope !== undefined) {
+      return new BreakerCall<T>(this.accounting, generation, fallback, this.name, this.timeoutMs, left, scope, callerSignal).run(fn, readsSignal, started);
+    }
+    // No own timeout and no deadline: the caller's signal is the only reason to stop, no timer, no own signal.
+    let result: T | Promise<T>;
     try {
-      const result = (await this.inner.fire(guarded as Run<unknown>)) as T;
-      this.settled('success', undefined, started);
-      return result;
-    } catch (error) {
-      // opossum's own rejection (open circuit); fn may reject with anything, even undefined.
-      if (typeof error === 'object' && error !== null && Opossum.isOurError(error as Error)) return this.reject(fallback);
-      return this.failed(error, started, fallback);
+      result = fn(readsSignal ? (callerSignal ?? NEVER_ABORTED) : NEVER_ABORTED);
+    } catch (err) {
+      return this.closedFailed(err, generation, started, fallback);
+    }
+    return (result instanceof Promise ? result : Promise.resolve(result)).then(
+      (value) => {
+        this.closedSucceeded(generation, started);
+        return value;
+      },
+      (error: unknown) => this.closedFailed(error, generation, started, fallback),
+    );
+  }
+
+  /** Calls `fn` with the breaker's timeout bounded by the deadline; no timer or signal when nothing can stop the call. */
+  private start<T>(fn: (signal: AbortSignal) => T | Promise<T>, scope: DeadlineScope | undefined, left: number, callerSignal: AbortSignal | undefined): Promise<T> {
+    if (this.timeoutMs !== Infinity || scope !== undefined) return new TimeoutCall<T>(this.name, this.timeoutMs, left, scope, callerSignal, undefined).run(fn);
+    try {
+      const result = fn(fn.length === 0 ? NEVER_ABORTED : (callerSignal ?? NEVER_ABORTED));
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
-  private async runTrial<T>(guarded: Run<T>, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+  private closedSucceeded(generation: number, started: number): void {
+    if (generation === this.generation) this.window.success();
+    this.settled('success', undefined, started);
+  }
+
+  private closedFailed<T>(error: unknown, generation: number, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
+    const outcome = this.classify(error);
+    // A result from before the last transition belongs to a window that is gone.
+    if (generation === this.generation) {
+      if (outcome === 'failure') this.recordFailure();
+      // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
+      else this.window.success();
+    }
+    return this.failed(error, started, fallback);
+  }
+
+  /**
+   * What opossum's fire() does with a failure: count it in the rolling window,
+   * then apply its rule — once `volumeThreshold` calls are in the window,
+   * open when the failure percentage exceeds `errorThresholdPercentage` — and
+   * opossum's `open()` (state, reset timer, half-open later).
+   */
+  private recordFailure(): void {
+    const inner = this.inner;
+    this.window.failure();
+    if (this.currentState !== 'closed') return;
+    const window = inner.stats;
+    if (window.fires < inner.volumeThreshold) return;
+    if ((window.failures / window.fires) * 100 > this.errorThresholdPercentage) inner.open();
+  }
+
+  private async runTrial<T>(work: Promise<T>, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     const generation = this.generation;
-    const started = performance.now();
-    this.counts.calls++;
     try {
-      const result = await guarded();
+      const result = await work;
       this.settled('success', undefined, started);
       if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.inner.close();
       return result;
@@ -366,7 +454,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       case 'success':
         this.counts.successes++;
         this.latency.record(latencyMs);
-        this.successListeners.emit(latencyMs);
+        if (this.successListeners.size > 0) this.successListeners.emit(latencyMs);
         return;
       case 'failure':
         this.counts.failures++;
@@ -437,7 +525,10 @@ function integer(field: string, value: number | undefined, fallback: number, min
  *
  * `fn` receives a fresh per-call `AbortSignal` (aborted on the call's timeout,
  * the caller's abort or the ambient deadline) followed by the `fire` arguments.
- * Each call's limit is `min(timeoutMs, remaining deadline)`.
+ * The signal is created only when `fn` declares a parameter (an `fn` written
+ * `() => …` gets a shared never-aborting one; creating a signal costs ~4 µs on
+ * Node 20). Each call's limit is `min(timeoutMs, remaining deadline)`, one entry on
+ * supaguard's shared deadline timer.
  *
  * @param fn - The protected operation.
  * @param options - See {@link CircuitBreakerOptions}; `name` is required.

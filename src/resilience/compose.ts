@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors.js';
 import { NEVER_ABORTED } from './never-aborted.js';
-import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
+import { settlesOnItsOwn, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 
 /**
  * Nests policies, the first outermost: `compose(bulkhead, breaker, timeout)`
@@ -31,14 +31,34 @@ export function compose(...policies: ResiliencePolicy[]): ResiliencePolicy {
     if (typeof policy?.execute !== 'function') throw new ConfigurationError(`policies[${i}]`, 'must have an execute(fn, options) method');
   });
   const layers = policies.slice();
+  // innerWaits[i]: a layer inside layer i can hold a call back (a bulkhead queue) or is
+  // not supaguard's, so it must get layer i's own signal to let go when layer i gives up.
+  // Timeouts and breakers inside settle by themselves (their own limit, the caller's
+  // signal, the deadline), so when fn cannot read a signal either (it declares no
+  // parameter) no layer has to create one: each hands on the signal it was given.
+  const innerWaits = layers.map((_, i) => layers.slice(i + 1).some((layer) => !settlesOnItsOwn(layer)));
   return {
     execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: ExecuteOptions): Promise<T> {
-      const run = (index: number, signal: AbortSignal | undefined): Promise<T> => {
-        const layer = layers[index];
-        if (layer === undefined) return new Promise<T>((resolve) => resolve(fn(signal ?? NEVER_ABORTED)));
-        return layer.execute((inner) => run(index + 1, inner), { signal });
-      };
-      return run(0, options?.signal);
+      if (layers.length === 0) return new Promise<T>((resolve) => resolve(fn(options?.signal ?? NEVER_ABORTED)));
+      return runLayer(layers, innerWaits, fn, fn.length > 0, 0, options?.signal) as Promise<T>;
     },
   };
+}
+
+/** Runs layer `index` around the layers inside it and `fn` (a function, not a per-call closure). */
+function runLayer<T>(
+  layers: readonly ResiliencePolicy[],
+  innerWaits: readonly boolean[],
+  fn: (signal: AbortSignal) => T | Promise<T>,
+  fnReadsSignal: boolean,
+  index: number,
+  signal: AbortSignal | undefined,
+): T | Promise<T> {
+  const layer = layers[index];
+  if (layer === undefined) return fn(fnReadsSignal ? (signal ?? NEVER_ABORTED) : NEVER_ABORTED);
+  const next =
+    fnReadsSignal || innerWaits[index] === true
+      ? (inner: AbortSignal) => runLayer(layers, innerWaits, fn, fnReadsSignal, index + 1, inner)
+      : () => runLayer(layers, innerWaits, fn, fnReadsSignal, index + 1, signal);
+  return layer.execute(next, signal === undefined ? undefined : { signal });
 }

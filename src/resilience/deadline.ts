@@ -1,13 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { AbortedError, ConfigurationError, DeadlineExceededError, isSupaguardError } from '../errors.js';
-
-/** The deadline scope held in AsyncLocalStorage for the code running inside `withDeadline`. */
-interface DeadlineScope {
-  /** Absolute deadline on the `performance.now()` clock. */
-  readonly deadlineAt: number;
-  /** Aborts when the deadline passes or any enclosing signal aborts. */
-  readonly signal: AbortSignal;
-}
+import { ConfigurationError, DeadlineExceededError } from '../errors.js';
+import { abortErrorFromReason, checkScope, currentScope, DeadlineScope } from './deadline-scope.js';
 
 /**
  * Below this many milliseconds of remaining budget, supaguard wrappers refuse to
@@ -19,12 +11,6 @@ interface DeadlineScope {
  * ```
  */
 export const DEFAULT_DEADLINE_FLOOR_MS = 1;
-
-// One store per process, shared by the ESM and CJS builds and duplicate installs,
-// so a deadline set through one copy is honoured by the other.
-const STORE_KEY = Symbol.for('supaguard.deadline');
-const globalStore = globalThis as unknown as Record<symbol, AsyncLocalStorage<DeadlineScope> | undefined>;
-const storage: AsyncLocalStorage<DeadlineScope> = (globalStore[STORE_KEY] ??= new AsyncLocalStorage<DeadlineScope>());
 
 /** Options for {@link withDeadline}. @example `withDeadline(50, fn, { signal: req.signal, operation: 'GET /me' })` */
 export interface WithDeadlineOptions {
@@ -47,9 +33,7 @@ export interface WithDeadlineOptions {
  * ```
  */
 export function abortError(signal: AbortSignal, operation: string): Error {
-  const reason: unknown = signal.reason;
-  if (isSupaguardError(reason)) return reason;
-  return new AbortedError(operation, { cause: reason });
+  return abortErrorFromReason(signal.reason, operation);
 }
 
 /**
@@ -63,8 +47,18 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  * no later than the deadline, with {@link DeadlineExceededError}, even if `fn`
  * ignores its signal.
  *
+ * The deadline's `AbortSignal` is created only when somebody can observe it: `fn`
+ * declares a parameter, or code inside reads {@link deadlineSignal},
+ * `currentDeadline().signal` or `resolveBudget(…).signal` (creating one costs ~4 µs
+ * on Node 20). A signal first read after the deadline passed is already aborted with
+ * `DeadlineExceededError`. A `fn` written `() => …` receives a shared signal that
+ * never aborts; one that reads its signal through rest parameters or `arguments`, or
+ * gives it a default value, must declare it as a plain first parameter. The timer is
+ * one entry on supaguard's shared, unref'd deadline timer; a nested deadline that
+ * ends with its parent's needs none (the parent's abort reaches it).
+ *
  * @param ms - Budget in milliseconds (finite, ≥ 0).
- * @param fn - The work; receives the deadline's `AbortSignal`.
+ * @param fn - The work; receives the deadline's `AbortSignal` (when it declares a parameter).
  * @throws {@link DeadlineExceededError} when the budget runs out (or is below the floor at the start).
  * @throws {@link AbortedError} when `options.signal` aborts with a non-supaguard reason.
  * @throws {@link ConfigurationError} when `ms` is not a finite number ≥ 0 (or `floorMs` is negative).
@@ -78,62 +72,34 @@ export function abortError(signal: AbortSignal, operation: string): Error {
  *   }).catch(next));
  * ```
  */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   ms: number,
   fn: (signal: AbortSignal) => Promise<T> | T,
   options?: WithDeadlineOptions,
 ): Promise<T> {
   if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) {
-    throw new ConfigurationError('ms', 'must be a finite number of milliseconds >= 0');
+    return Promise.reject(new ConfigurationError('ms', 'must be a finite number of milliseconds >= 0'));
   }
   const operation = options?.operation ?? 'deadline';
   const floor = options?.floorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
-  if (typeof floor !== 'number' || !(floor >= 0)) throw new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0');
-  const parent = storage.getStore();
+  if (typeof floor !== 'number' || !(floor >= 0)) return Promise.reject(new ConfigurationError('floorMs', 'must be a number of milliseconds >= 0'));
+  const parent = currentScope();
   const now = performance.now();
-  const deadlineAt = parent === undefined ? now + ms : Math.min(now + ms, parent.deadlineAt);
+  let deadlineAt = now + ms;
+  // Own timer for the own deadline; when the enclosing deadline ends first, its abort
+  // reaches this scope through the subscription (no second timer) — unless it already
+  // settled (this runs after it, detached), then its time left is this timer.
+  let timerMs: number | undefined = ms;
+  if (parent !== undefined && parent.deadlineAt <= deadlineAt) {
+    deadlineAt = parent.deadlineAt;
+    timerMs = parent.settled ? deadlineAt - now : undefined;
+  }
   const callerSignal = options?.signal;
 
-  if (parent?.signal.aborted) throw abortError(parent.signal, operation);
-  if (callerSignal?.aborted) throw abortError(callerSignal, operation);
-  if (deadlineAt - now < floor) throw new DeadlineExceededError(operation, deadlineAt - now);
-
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let rejectRace: ((err: Error) => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    rejectRace = reject;
-  });
-  // Every abort goes through here, so the race settles without a listener on our own signal.
-  const abort = (reason: unknown): void => {
-    if (signal.aborted) return;
-    controller.abort(reason);
-    rejectRace?.(abortError(signal, operation));
-  };
-  const onParentAbort = (): void => abort(parent?.signal.reason);
-  const onCallerAbort = (): void => abort(callerSignal?.reason);
-  parent?.signal.addEventListener('abort', onParentAbort, { once: true });
-  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  const timer = setTimeout(() => abort(new DeadlineExceededError(operation, 0)), deadlineAt - now);
-  // A pending deadline must never keep the process alive by itself.
-  timer.unref();
-
-  try {
-    const work = storage.run({ deadlineAt, signal }, () => Promise.resolve().then(() => fn(signal)));
-    // If fn ignores its signal, the race still settles at the deadline; its late
-    // rejection is observed here so it never becomes an unhandled rejection.
-    work.catch(() => undefined);
-    return await Promise.race([work, aborted]);
-  } catch (err) {
-    // On failure, whatever fn left running under this deadline is cancelled too
-    // (Go's `defer cancel()`); on success the signal stays live for late body reads.
-    if (!signal.aborted) controller.abort(err);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    parent?.signal.removeEventListener('abort', onParentAbort);
-    callerSignal?.removeEventListener('abort', onCallerAbort);
-  }
+  if (parent?.aborted) return Promise.reject(abortErrorFromReason(parent.reason, operation));
+  if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, operation));
+  if (deadlineAt - now < floor) return Promise.reject(new DeadlineExceededError(operation, deadlineAt - now));
+  return new DeadlineScope(deadlineAt, operation, parent, callerSignal).start(fn, timerMs, now);
 }
 
 /**
@@ -145,7 +111,7 @@ export async function withDeadline<T>(
  * ```
  */
 export function remainingMs(): number {
-  const scope = storage.getStore();
+  const scope = currentScope();
   return scope === undefined ? Infinity : Math.max(0, scope.deadlineAt - performance.now());
 }
 
@@ -155,7 +121,7 @@ export interface DeadlineInfo {
   readonly at: number;
   /** Milliseconds left, never negative. */
   readonly remainingMs: number;
-  /** Aborts when the deadline passes or an enclosing signal aborts. */
+  /** Aborts when the deadline passes or an enclosing signal aborts (created on first read). */
   readonly signal: AbortSignal;
 }
 
@@ -169,14 +135,22 @@ export interface DeadlineInfo {
  * ```
  */
 export function currentDeadline(): DeadlineInfo | undefined {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope === undefined) return undefined;
   const left = Math.max(0, scope.deadlineAt - performance.now());
-  return { at: Date.now() + left, remainingMs: left, signal: scope.signal };
+  return {
+    at: Date.now() + left,
+    remainingMs: left,
+    // Created on first read: most callers only want the time.
+    get signal() {
+      return scope.signal;
+    },
+  };
 }
 
 /**
- * The ambient deadline's signal, or `undefined` outside `withDeadline`.
+ * The ambient deadline's signal, or `undefined` outside `withDeadline`. Created on
+ * the first read (already aborted, with `DeadlineExceededError`, if the deadline has passed).
  *
  * @example
  * ```ts
@@ -184,7 +158,7 @@ export function currentDeadline(): DeadlineInfo | undefined {
  * ```
  */
 export function deadlineSignal(): AbortSignal | undefined {
-  return storage.getStore()?.signal;
+  return currentScope()?.signal;
 }
 
 /** The time limit an operation gets, as computed by {@link resolveBudget}. @example `const { ms, deadlineBound } = resolveBudget(5_000, 'redis.get')` */
@@ -193,7 +167,7 @@ export interface Budget {
   readonly ms: number;
   /** True when the remaining deadline, not the operation's own timeout, is the limit. */
   readonly deadlineBound: boolean;
-  /** The ambient deadline's signal, if any. */
+  /** The ambient deadline's signal, if any (created on first read: read it only if you hand it on). */
   readonly signal: AbortSignal | undefined;
 }
 
@@ -211,10 +185,16 @@ export interface Budget {
  * ```
  */
 export function resolveBudget(ownMs: number, operation: string, floorMs: number = DEFAULT_DEADLINE_FLOOR_MS): Budget {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope === undefined) return { ms: ownMs, deadlineBound: false, signal: undefined };
-  if (scope.signal.aborted) throw abortError(scope.signal, operation);
-  const left = scope.deadlineAt - performance.now();
-  if (left < floorMs) throw new DeadlineExceededError(operation, left);
-  return left < ownMs ? { ms: left, deadlineBound: true, signal: scope.signal } : { ms: ownMs, deadlineBound: false, signal: scope.signal };
+  const left = checkScope(scope, operation, floorMs);
+  const deadlineBound = left < ownMs;
+  return {
+    ms: deadlineBound ? left : ownMs,
+    deadlineBound,
+    // Created on first read (an AbortSignal costs ~4 µs on Node 20): many callers only need `ms`.
+    get signal() {
+      return scope.signal;
+    },
+  };
 }
