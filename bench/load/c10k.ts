@@ -13,7 +13,9 @@ const seconds = Number(process.env.C10K_SECONDS ?? 20);
 const port = Number(process.env.PORT ?? 3900);
 const server = fileURLToPath(new URL('../../examples/fastify/server.ts', import.meta.url));
 
-const child = spawn(process.execPath, ['--import', 'tsx', server], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+// Extra Node flags for the server only, e.g. C10K_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const serverArgs = (process.env.C10K_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...serverArgs, '--import', 'tsx', server], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve, reject) => {
   child.stdout.on('data', (chunk: Buffer) => (String(chunk).includes('example on') ? resolve() : undefined));
   child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));
