@@ -17,8 +17,11 @@ import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from
 import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
 
-type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-supaguard';
-const VARIANTS: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-supaguard'];
+type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-supaguard';
+// express-noop has the same middleware layers as express-supaguard, each calling next(): Express's own cost of them.
+const ALL: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-noop', 'express-supaguard'];
+// LOAD_VARIANTS=express-bare,express-supaguard runs a subset.
+const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v)) : ALL;
 const ISSUER = 'https://bench.supabase.co/auth/v1';
 const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
 
@@ -45,6 +48,11 @@ async function serve(variant: Variant): Promise<void> {
       app.use(authenticate({ verifier }));
       app.get('/projects/:id', authorize({ authorization, resource: (r) => r.params.id, action: 'project.read' }), (_req, res) => void res.json(body));
       app.use(errorHandler());
+    } else if (variant === 'express-noop') {
+      const pass: express.RequestHandler = (_req, _res, next) => next();
+      app.use(pass);
+      app.get('/projects/:id', pass, (_req, res) => void res.json(body));
+      app.use(((err, _req, _res, next) => next(err)) as express.ErrorRequestHandler);
     } else {
       app.get('/projects/:id', (_req, res) => void res.json(body));
     }
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
     console.log(`${variant.padEnd(18)} ${r.requests.average.toFixed(0).padStart(7)} req/s  server CPU ${cpuPerRequest[variant]?.toFixed(1)} µs/req  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}  timeouts ${r.timeouts}`);
   }
   for (const fw of ['fastify', 'express']) {
+    if (results[`${fw}-bare`] === undefined || results[`${fw}-supaguard`] === undefined) continue;
     const bare = results[`${fw}-bare`]?.requests.average ?? 0;
     const guarded = results[`${fw}-supaguard`]?.requests.average ?? 0;
     const ratio = guarded / bare;

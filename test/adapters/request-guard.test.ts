@@ -28,7 +28,7 @@ function components(key: TestKey) {
   const denied = new Set<string>();
   const authorization = createAuthorizationCache({
     layers: [memoryLayer({ max: 1_000 })],
-    loader: async (requests: AuthorizationRequest[]): Promise<Decision[]> => {
+    loader: async (requests: readonly AuthorizationRequest[]): Promise<Decision[]> => {
       counts.loaded += requests.length;
       return requests.map((r) => ({ allowed: !denied.has(r.resourceId) }));
     },
