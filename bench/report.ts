@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatNs } from './charts.js';
+import { renderLoadSection } from './load/report-section.js';
 import type { Comparison, ScenarioResult, TaskResult } from './lib/harness.js';
 
 interface LatestLike {
@@ -173,7 +174,9 @@ export function renderReport(latest: LatestLike): string {
     '',
     ...latest.scenarios.map((s) => `- [${s.scenario}](#${s.scenario})`),
   ];
-  return `${[...header, ...latest.scenarios.map((s) => `\n${scenarioSection(s)}`)].join('\n')}\n`;
+  const load = renderLoadSection();
+  const sections = [...latest.scenarios.map((s) => `\n${scenarioSection(s)}`), ...(load === undefined ? [] : [`\n${load}`])];
+  return `${[...header, ...(load === undefined ? [] : ['- [load](#load)']), ...sections].join('\n')}\n`;
 }
 
 /** Writes docs/benchmarks.md; returns its path. */

@@ -14,11 +14,15 @@ import express from 'express';
 import Fastify from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from 'supaguard';
-import { authenticate, authorize, deadline, errorHandler } from 'supaguard/express';
+import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
+import { writeLoadResult } from './results.js';
 
-type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-supaguard';
-const VARIANTS: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-supaguard'];
+type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-supaguard';
+// express-noop has the same middleware layers as express-supaguard, each calling next(): Express's own cost of them.
+const ALL: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-noop', 'express-supaguard'];
+// LOAD_VARIANTS=express-bare,express-supaguard runs a subset.
+const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v)) : ALL;
 const ISSUER = 'https://bench.supabase.co/auth/v1';
 const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
 
@@ -42,9 +46,14 @@ async function serve(variant: Variant): Promise<void> {
   } else {
     const app = express();
     if (variant === 'express-supaguard') {
-      app.use(deadline(10_000), authenticate({ verifier }));
+      app.use(authenticate({ verifier }));
       app.get('/projects/:id', authorize({ authorization, resource: (r) => r.params.id, action: 'project.read' }), (_req, res) => void res.json(body));
       app.use(errorHandler());
+    } else if (variant === 'express-noop') {
+      const pass: express.RequestHandler = (_req, _res, next) => next();
+      app.use(pass);
+      app.get('/projects/:id', pass, (_req, res) => void res.json(body));
+      app.use(((err, _req, _res, next) => next(err)) as express.ErrorRequestHandler);
     } else {
       app.get('/projects/:id', (_req, res) => void res.json(body));
     }
@@ -54,12 +63,32 @@ async function serve(variant: Variant): Promise<void> {
   }
   // CPU time per request is far less sensitive than req/s to other load on a shared machine.
   process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
+  // A clean exit on SIGINT lets `--cpu-prof` write its profile.
+  process.on('SIGINT', () => process.exit(0));
   process.send?.({ port });
 }
+
+interface Sample {
+  reqPerSec: number;
+  cpuUsPerReq: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.LOAD_SECONDS ?? 10);
   const connections = Number(process.env.LOAD_CONNECTIONS ?? 100);
+  // Rounds alternate the order of the variants, so drift on a shared machine hits each variant alike.
+  const rounds = Number(process.env.LOAD_ROUNDS ?? 3);
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
   const tokens = await Promise.all(
@@ -67,48 +96,86 @@ async function main(): Promise<void> {
       new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(randomUUID()).setIssuer(ISSUER).setAudience('authenticated').setIssuedAt().setExpirationTime('2h').sign(privateKey),
     ),
   );
-  const results: Record<string, autocannon.Result> = {};
-  const cpuPerRequest: Record<string, number> = {};
+  const servers = new Map<Variant, { child: ReturnType<typeof spawn>; port: number }>();
   for (const variant of VARIANTS) {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', variant], {
       env: { ...process.env, BENCH_JWK: JSON.stringify(jwk) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-    let i = 0;
-    const run = (duration: number) =>
-      autocannon({
-        url: `http://127.0.0.1:${port}/projects/${RESOURCE}`,
-        connections,
-        duration,
-        requests: [{ setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
-      });
-    const cpu = async (): Promise<NodeJS.CpuUsage> => {
-      child.send('cpu');
-      const [{ cpu: usage }] = (await once(child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
-      return usage;
-    };
-    await run(2); // warm-up: JIT, token and decision caches
-    const before = await cpu();
-    results[variant] = await run(seconds);
-    const after = await cpu();
-    const served = (results[variant] as autocannon.Result).requests.total;
-    cpuPerRequest[variant] = (after.user - before.user + after.system - before.system) / Math.max(1, served);
+    servers.set(variant, { child, port });
+  }
+  let i = 0;
+  const run = (port: number, duration: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}/projects/${RESOURCE}`,
+      connections,
+      duration,
+      requests: [{ setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
+    });
+  const cpu = async (child: ReturnType<typeof spawn>): Promise<NodeJS.CpuUsage> => {
+    child.send('cpu');
+    const [{ cpu: usage }] = (await once(child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
+    return usage;
+  };
+  for (const { port } of servers.values()) await run(port, 2); // warm-up: JIT, token and decision caches
+
+  const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
+      const { child, port } = servers.get(variant) as { child: ReturnType<typeof spawn>; port: number };
+      const before = await cpu(child);
+      const r = await run(port, seconds);
+      const after = await cpu(child);
+      const sample: Sample = {
+        reqPerSec: r.requests.average,
+        cpuUsPerReq: (after.user - before.user + after.system - before.system) / Math.max(1, r.requests.total),
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        timeouts: r.timeouts,
+      };
+      samples.get(variant)?.push(sample);
+      console.log(
+        `round ${round + 1} ${variant.padEnd(18)} ${sample.reqPerSec.toFixed(0).padStart(7)} req/s  server CPU ${sample.cpuUsPerReq.toFixed(1)} µs/req  ` +
+          `p50 ${sample.p50Ms} ms  p99 ${sample.p99Ms} ms  non-2xx ${sample.non2xx}  errors ${sample.errors}  timeouts ${sample.timeouts}`,
+      );
+    }
+  }
+  for (const { child } of servers.values()) {
     child.kill();
     await once(child, 'exit');
-    const r = results[variant] as autocannon.Result;
-    console.log(`${variant.padEnd(18)} ${r.requests.average.toFixed(0).padStart(7)} req/s  server CPU ${cpuPerRequest[variant]?.toFixed(1)} µs/req  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}  timeouts ${r.timeouts}`);
   }
+
+  const summary: Record<string, Sample> = {};
+  for (const [variant, list] of samples) {
+    const pick = (key: keyof Sample): number => median(list.map((x) => x[key]));
+    summary[variant] = {
+      reqPerSec: pick('reqPerSec'),
+      cpuUsPerReq: pick('cpuUsPerReq'),
+      p50Ms: pick('p50Ms'),
+      p99Ms: pick('p99Ms'),
+      non2xx: list.reduce((n, x) => n + x.non2xx, 0),
+      errors: list.reduce((n, x) => n + x.errors, 0),
+      timeouts: list.reduce((n, x) => n + x.timeouts, 0),
+    };
+  }
+  const comparisons: Array<{ framework: string; reqPerSecRatio: number; cpuRatio: number }> = [];
   for (const fw of ['fastify', 'express']) {
-    const bare = results[`${fw}-bare`]?.requests.average ?? 0;
-    const guarded = results[`${fw}-supaguard`]?.requests.average ?? 0;
-    const ratio = guarded / bare;
-    const cpuRatio = (cpuPerRequest[`${fw}-bare`] ?? 0) / (cpuPerRequest[`${fw}-supaguard`] ?? 1);
+    const bare = summary[`${fw}-bare`];
+    const guarded = summary[`${fw}-supaguard`];
+    if (bare === undefined || guarded === undefined) continue;
+    const reqPerSecRatio = guarded.reqPerSec / bare.reqPerSec;
+    const cpuRatio = bare.cpuUsPerReq / guarded.cpuUsPerReq;
+    comparisons.push({ framework: fw, reqPerSecRatio, cpuRatio });
     console.log(
-      `${fw}: with supaguard ${(ratio * 100).toFixed(1)} % of bare req/s (target ≥ 90 %) ${ratio >= 0.9 ? 'PASS' : 'FAIL'}; ` +
-        `CPU-bound estimate (bare µs/req ÷ supaguard µs/req) ${(cpuRatio * 100).toFixed(1)} %`,
+      `${fw} (medians of ${rounds} rounds): with supaguard ${(reqPerSecRatio * 100).toFixed(1)} % of bare req/s (target ≥ 90 %) ${reqPerSecRatio >= 0.9 ? 'PASS' : 'FAIL'}; ` +
+        `bare CPU µs/req ÷ supaguard CPU µs/req ${(cpuRatio * 100).toFixed(1)} %`,
     );
   }
+  const file = writeLoadResult('frameworks', { connections, seconds, rounds, variants: summary, comparisons });
+  console.log(`wrote ${file}`);
 }
 
 const serveAt = process.argv.indexOf('--serve');

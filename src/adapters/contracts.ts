@@ -15,6 +15,11 @@ export interface VerifiedClaims {
  */
 export interface TokenVerifierLike<C extends VerifiedClaims = VerifiedClaims> {
   verify(token: string, options?: { signal?: AbortSignal }): Promise<C>;
+  /**
+   * Optional synchronous answer from a cache of verified tokens: the claims, or
+   * `undefined` to fall back to `verify`. Must not throw or do I/O.
+   */
+  peek?(token: string): C | undefined;
 }
 
 /** One authorization question. */
@@ -36,6 +41,11 @@ export interface AuthorizationAnswer {
  */
 export interface AuthorizationCheckerLike {
   check(query: AuthorizationQuery, options?: { signal?: AbortSignal }): Promise<AuthorizationAnswer>;
+  /**
+   * Optional synchronous answer from memory, or `undefined` to fall back to
+   * `check`. May throw the same input errors as `check` (e.g. `E_INVALID_ID`); no I/O.
+   */
+  peek?(query: AuthorizationQuery): AuthorizationAnswer | undefined;
   close?(): Promise<unknown> | unknown;
 }
 

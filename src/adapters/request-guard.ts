@@ -1,5 +1,5 @@
-import { ConfigurationError, ForbiddenError, InvalidIdentifierError, TokenClaimsError, TokenMalformedError, TokenMissingError } from '../errors.js';
-import { deadlineSignal, withDeadline } from '../resilience/deadline.js';
+import { ConfigurationError, DeadlineExceededError, ForbiddenError, InvalidIdentifierError, TokenClaimsError, TokenMalformedError, TokenMissingError } from '../errors.js';
+import { DEFAULT_DEADLINE_FLOOR_MS, deadlineSignal, withDeadline } from '../resilience/deadline.js';
 import type { AuditLogLike, AuthInfo, AuthorizationAnswer, AuthorizationCheckerLike, TokenVerifierLike, VerifiedClaims } from './contracts.js';
 
 /** Per-request budget when nothing else sets one. @default 10000 */
@@ -15,6 +15,12 @@ export function checkDeadlineMs(field: string, ms: unknown): number {
  * The state supaguard keeps for one HTTP request, shared by its middleware or
  * hooks: the deadline, the authenticated caller and the memo of authorization
  * checks, so that the same check twice in one request runs once.
+ *
+ * The deadline costs nothing until a step has to wait: answers from the
+ * verified-token cache and from L1 are synchronous, and only work that goes to
+ * the network gets a signal and a timer. Outside an Express `deadline()` scope
+ * that signal is passed explicitly, never through AsyncLocalStorage — on Node 20,
+ * entering AsyncLocalStorage once makes every `await` in the process slower.
  */
 export class RequestGuard {
   /** Absolute deadline on the `performance.now()` clock. */
@@ -24,7 +30,10 @@ export class RequestGuard {
   /** Set once the deadline answered the request with a 504. */
   timedOut = false;
   auth: AuthInfo | null = null;
-  #memo: Map<string, Promise<AuthorizationAnswer>> | undefined;
+  // Most requests make one check: it is kept inline, a Map only from the second.
+  #firstKey: string | undefined;
+  #firstAnswer: AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined;
+  #memo: Map<string, AuthorizationAnswer | Promise<AuthorizationAnswer>> | undefined;
 
   constructor(deadlineMs: number) {
     this.deadlineAt = performance.now() + deadlineMs;
@@ -37,25 +46,79 @@ export class RequestGuard {
 
   /**
    * Runs `fn` within the request's remaining budget. Inside the request's own
-   * deadline scope this costs nothing extra; elsewhere (e.g. after a body parser
-   * lost the async context) the scope is re-entered with what is left.
+   * deadline scope this costs nothing extra; after a body parser lost that
+   * scope, it is re-entered with what is left; without a scope, `fn` gets a
+   * signal that aborts at the request's deadline, and the result settles by then.
    */
   run<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ambient = deadlineSignal();
-    if (ambient !== undefined && ambient === this.scopeSignal) return fn(ambient);
+    if (this.scopeSignal === undefined) return runUntil(this.deadlineAt, operation, fn);
+    return this.runScoped(operation, fn);
+  }
+
+  /**
+   * Runs `fn` inside an ambient deadline scope (`withDeadline`) holding what is
+   * left of the request's budget, so `remainingMs()`, `deadlineSignal()` and every
+   * supaguard call inside see it. Used for handler code that asks for the scope.
+   */
+  runScoped<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const scope = this.scopeSignal;
+    if (scope !== undefined && deadlineSignal() === scope) return fn(scope);
     return withDeadline(this.remainingMs(), fn, { operation });
   }
 
-  /** The memoised answer for `key`, or the result of `load` (remembered for this request). */
-  memo(key: string, load: () => Promise<AuthorizationAnswer>): Promise<AuthorizationAnswer> {
-    const memo = (this.#memo ??= new Map());
-    let answer = memo.get(key);
-    if (answer === undefined) {
-      answer = load();
-      memo.set(key, answer);
+  /** The memoised answer for `key` (a value or a pending promise), if any. */
+  memoGet(key: string): AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined {
+    return key === this.#firstKey ? this.#firstAnswer : this.#memo?.get(key);
+  }
+
+  /** Remembers the answer (or pending answer) for `key` for the rest of the request. */
+  memoSet<A extends AuthorizationAnswer | Promise<AuthorizationAnswer>>(key: string, answer: A): A {
+    if (this.#firstKey === undefined) {
+      this.#firstKey = key;
+      this.#firstAnswer = answer;
+    } else {
+      (this.#memo ??= new Map()).set(key, answer);
     }
     return answer;
   }
+}
+
+/**
+ * `fn(signal)` bounded by `deadlineAt` without an ambient scope: the signal
+ * aborts with {@link DeadlineExceededError} at the deadline (or with `fn`'s
+ * error when it fails), and the returned promise settles by then even if `fn`
+ * ignores the signal.
+ */
+function runUntil<T>(deadlineAt: number, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const left = deadlineAt - performance.now();
+  if (left < DEFAULT_DEADLINE_FLOOR_MS) return Promise.reject(new DeadlineExceededError(operation, left));
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new DeadlineExceededError(operation, 0);
+      controller.abort(error);
+      reject(error);
+    }, left);
+    // A pending request deadline must never keep the process alive by itself.
+    timer.unref();
+    new Promise<T>((start) => start(fn(controller.signal))).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        // Whatever fn left running is cancelled too (Go's `defer cancel()` on failure).
+        if (!controller.signal.aborted) controller.abort(err);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** True for a promise (or any thenable) — the steps below answer synchronously when they can. */
+export function isPending<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
@@ -91,12 +154,25 @@ function readCookie(header: string, name: string): string | undefined {
   return undefined;
 }
 
+/** The {@link AuthInfo} put on a request: `token` is a prototype getter, so it is never an own, enumerable or serialised property. */
+class RequestAuth<C extends VerifiedClaims> implements AuthInfo<C> {
+  readonly #token: string;
+  constructor(
+    readonly userId: string,
+    readonly claims: C,
+    token: string,
+  ) {
+    this.#token = token;
+  }
+  get token(): string {
+    return this.#token;
+  }
+}
+
 /** Wraps verified claims into the {@link AuthInfo} put on the request; `token` is non-enumerable. */
 export function toAuthInfo<C extends VerifiedClaims>(claims: C, token: string): AuthInfo<C> {
   if (typeof claims?.sub !== 'string' || claims.sub.length === 0) throw new TokenClaimsError('The verified token has no subject');
-  const info = { userId: claims.sub, claims } as AuthInfo<C>;
-  Object.defineProperty(info, 'token', { value: token, enumerable: false });
-  return info;
+  return new RequestAuth(claims.sub, claims, token);
 }
 
 /** Options shared by the adapters' authentication step. */
@@ -109,22 +185,27 @@ export interface AuthenticateStepOptions {
 }
 
 /**
- * Verifies the request's token within its deadline and stores the caller on the guard.
+ * Verifies the request's token and stores the caller on the guard: at once
+ * when the verifier's cache knows the token (`verifier.peek`), otherwise within
+ * the request's deadline.
  *
- * @throws {@link TokenMissingError} when no token is present and auth is not optional, or any `AuthError` from the verifier.
+ * @throws {@link TokenMissingError} (synchronously) when no token is present and auth is not optional;
+ *   {@link TokenMalformedError} for a malformed header; the returned promise rejects with the verifier's `AuthError`.
  */
-export async function authenticateRequest(
+export function authenticateRequest(
   guard: RequestGuard,
   headers: { authorization?: string | string[] | undefined; cookie?: string | string[] | undefined },
   options: AuthenticateStepOptions,
-): Promise<AuthInfo | null> {
+): AuthInfo | null | Promise<AuthInfo | null> {
   const token = extractToken(headers.authorization, headers.cookie, options.cookie);
   if (token === undefined) {
     if (options.optional) return (guard.auth = null);
     throw new TokenMissingError();
   }
-  const claims = await guard.run('authenticate', (signal) => options.verifier.verify(token, { signal }));
-  return (guard.auth = toAuthInfo(claims, token));
+  const verifier = options.verifier;
+  const cached = verifier.peek?.(token);
+  if (cached !== undefined) return (guard.auth = toAuthInfo(cached, token));
+  return guard.run('authenticate', (signal) => verifier.verify(token, { signal })).then((claims) => (guard.auth = toAuthInfo(claims, token)));
 }
 
 /** What to authorize, as resolved from the request. */
@@ -135,29 +216,48 @@ export interface AuthorizeStep {
 
 /**
  * Answers "may the caller do `action` on `resourceId`?" once per request
- * (memoised), logs the decision to the audit log when one is given.
+ * (memoised): at once from the cache's L1 (`authorization.peek`) when it can,
+ * otherwise within the request's deadline. Logs the decision to the audit log
+ * when one is given.
  *
- * @throws {@link TokenMissingError} when the request is not authenticated.
- * @throws {@link InvalidIdentifierError} when `resourceId` is not a non-empty string.
+ * @throws {@link TokenMissingError} (synchronously) when the request is not authenticated.
+ * @throws {@link InvalidIdentifierError} (synchronously) when `resourceId` is not a non-empty string, or the cache rejects it.
  */
-export function checkRequest(guard: RequestGuard, authorization: AuthorizationCheckerLike, step: AuthorizeStep, audit?: AuditLogLike): Promise<AuthorizationAnswer> {
+export function checkRequest(
+  guard: RequestGuard,
+  authorization: AuthorizationCheckerLike,
+  step: AuthorizeStep,
+  audit?: AuditLogLike,
+): AuthorizationAnswer | Promise<AuthorizationAnswer> {
   const auth = guard.auth;
-  if (auth === null) return Promise.reject(new TokenMissingError());
+  if (auth === null) throw new TokenMissingError();
   const { resourceId, action } = step;
-  if (typeof resourceId !== 'string' || resourceId.length === 0) return Promise.reject(new InvalidIdentifierError('resourceId'));
-  return guard.memo(`${action}\u0000${resourceId}`, async () => {
-    const answer = await guard.run('authorize', (signal) => authorization.check({ userId: auth.userId, resourceId, action }, { signal }));
+  if (typeof resourceId !== 'string' || resourceId.length === 0) throw new InvalidIdentifierError('resourceId');
+  const key = `${action}\u0000${resourceId}`;
+  const memoised = guard.memoGet(key);
+  if (memoised !== undefined) return memoised;
+  const query = { userId: auth.userId, resourceId, action };
+  const record = (answer: AuthorizationAnswer): AuthorizationAnswer => {
     audit?.log({ userId: auth.userId, action, resourceId, outcome: answer.allowed ? 'allow' : 'deny' });
     return answer;
-  });
+  };
+  const known = authorization.peek?.(query);
+  if (known !== undefined) return guard.memoSet(key, record(known));
+  return guard.memoSet(key, guard.run('authorize', (signal) => authorization.check(query, { signal })).then(record));
 }
 
 /**
- * {@link checkRequest}, throwing {@link ForbiddenError} on a deny.
+ * {@link checkRequest}, throwing {@link ForbiddenError} on a deny; `undefined`
+ * when it was answered synchronously and allowed.
  *
- * @throws {@link ForbiddenError} when the answer is a deny.
+ * @throws {@link ForbiddenError} when the answer is a deny (synchronously when known at once).
  */
-export async function authorizeRequest(guard: RequestGuard, authorization: AuthorizationCheckerLike, step: AuthorizeStep, audit?: AuditLogLike): Promise<void> {
-  const answer = await checkRequest(guard, authorization, step, audit);
+export function authorizeRequest(guard: RequestGuard, authorization: AuthorizationCheckerLike, step: AuthorizeStep, audit?: AuditLogLike): void | Promise<void> {
+  const answer = checkRequest(guard, authorization, step, audit);
+  if (!isPending(answer)) return enforce(answer);
+  return answer.then(enforce);
+}
+
+function enforce(answer: AuthorizationAnswer): void {
   if (!answer.allowed) throw new ForbiddenError(answer.reason);
 }

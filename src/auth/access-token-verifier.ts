@@ -183,17 +183,9 @@ export class AccessTokenVerifier {
       return Promise.reject(new TokenMalformedError(`The access token is longer than ${this.maxTokenLength} characters`));
     }
     const id = fingerprint(token);
-    const cached = this.cache?.get(id);
-    let verified: Promise<AccessTokenClaims> | undefined;
-    if (cached !== undefined) {
-      if (this.now() < cached.expiresAt && this.keyStillPublished(cached.keyId)) verified = Promise.resolve(cached.claims);
-      else this.cache?.delete(id);
-    }
-    if (this.cache !== undefined) {
-      // Checked here, not in publish(): the hit path must not build a payload nobody reads.
-      const channel = verified === undefined ? channels.tokenCacheMiss : channels.tokenCacheHit;
-      if (channel.hasSubscribers) channel.publish({});
-    }
+    const claims = this.cachedClaims(id);
+    let verified: Promise<AccessTokenClaims> | undefined = claims === undefined ? undefined : Promise.resolve(claims);
+    if (this.cache !== undefined) publishCacheOutcome(claims !== undefined);
     if (verified === undefined) {
       verified = this.inflight.get(id);
       if (verified === undefined) {
@@ -204,6 +196,40 @@ export class AccessTokenVerifier {
     const revalidator = this.revalidator;
     if (revalidator === undefined) return verified;
     return verified.then((claims) => revalidator.confirm(token, claims, options?.signal).then(() => claims));
+  }
+
+  /**
+   * The claims of a token verified before, answered synchronously from the
+   * verified-token cache: unexpired, signed by a key still published and, with
+   * `revalidate`, a session confirmed within `everyMs`. `undefined` otherwise
+   * (never verified, expired, evicted, bad input) — then call
+   * {@link AccessTokenVerifier.verify}, which gives the typed error. Never throws
+   * and does no I/O; the framework adapters use it so a cached token costs no promise.
+   *
+   * @param token - The raw bearer token.
+   * @example
+   * ```ts
+   * const claims = verifier.peek(bearer) ?? (await verifier.verify(bearer));
+   * ```
+   */
+  peek(token: string | null | undefined): AccessTokenClaims | undefined {
+    if (typeof token !== 'string' || token === '' || token.length > this.maxTokenLength || this.cache === undefined) return undefined;
+    const claims = this.cachedClaims(fingerprint(token));
+    if (claims === undefined || (this.revalidator !== undefined && !this.revalidator.isConfirmed(token, claims))) return undefined;
+    // Only a hit is published: after a miss the caller runs verify(), which publishes it once.
+    publishCacheOutcome(true);
+    return claims;
+  }
+
+  /** A cached token's claims if still valid (a stale entry is dropped). */
+  private cachedClaims(id: string): AccessTokenClaims | undefined {
+    const cached = this.cache?.get(id);
+    if (cached === undefined) return undefined;
+    if (this.now() >= cached.expiresAt || !this.keyStillPublished(cached.keyId)) {
+      this.cache?.delete(id);
+      return undefined;
+    }
+    return cached.claims;
   }
 
   private keyStillPublished(keyId: string): boolean {
@@ -299,4 +325,10 @@ function positive(value: number | undefined, fallback: number, field: string, ma
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value >= 0) || value > max) throw new ConfigurationError(field, `must be a number between 0 and ${max}`);
   return value;
+}
+
+// Checked here, not in publish(): the hit path must not build a payload nobody reads.
+function publishCacheOutcome(hit: boolean): void {
+  const channel = hit ? channels.tokenCacheHit : channels.tokenCacheMiss;
+  if (channel.hasSubscribers) channel.publish({});
 }

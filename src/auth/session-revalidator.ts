@@ -104,7 +104,7 @@ export class SessionRevalidator {
    * @throws {@link JwksUnavailableError} when the auth server could not answer and the policy is fail-closed.
    */
   confirm(token: string, claims: AccessTokenClaims, signal?: AbortSignal): Promise<void> {
-    const key = typeof claims.session_id === 'string' ? `s:${claims.session_id}` : `t:${fingerprint(token)}`;
+    const key = sessionKey(token, claims);
     const state = this.sessions.get(key);
     if (state !== undefined && this.now() - state.checkedAt < this.everyMs) {
       return state.rejected === undefined ? Promise.resolve() : Promise.reject(state.rejected);
@@ -115,6 +115,15 @@ export class SessionRevalidator {
       this.inflight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * True when the session was confirmed within `everyMs` and not refused, i.e.
+   * when {@link SessionRevalidator.confirm} would resolve at once. Synchronous.
+   */
+  isConfirmed(token: string, claims: AccessTokenClaims): boolean {
+    const state = this.sessions.get(sessionKey(token, claims));
+    return state !== undefined && state.rejected === undefined && this.now() - state.checkedAt < this.everyMs;
   }
 
   /** Releases the circuit breaker. */
@@ -136,4 +145,9 @@ export class SessionRevalidator {
       throw new JwksUnavailableError('The auth server could not confirm the session', { cause: err });
     }
   }
+}
+
+// One entry per session when the token names it, else per token (by fingerprint, never the token itself).
+function sessionKey(token: string, claims: AccessTokenClaims): string {
+  return typeof claims.session_id === 'string' ? `s:${claims.session_id}` : `t:${fingerprint(token)}`;
 }

@@ -66,6 +66,23 @@ describe('createAccessTokenVerifier', () => {
     expect(second).toEqual(first);
   });
 
+  it('peek answers synchronously from the cache only: never for an unverified, expired or bad token', async () => {
+    const clock = fakeClock();
+    const verifier = createAccessTokenVerifier({ jwks: { keys: [es.publicJwk] }, issuer: ISSUER, now: clock.now, cacheTtlMs: 1_000 });
+    const token = await signToken(es, userClaims(ISSUER, {}, T0));
+    expect(verifier.peek(token)).toBeUndefined();
+    const claims = await verifier.verify(token);
+    expect(verifier.peek(token)).toBe(claims);
+    clock.advance(1_000);
+    expect(verifier.peek(token)).toBeUndefined();
+    for (const bad of ['', 'x', 'a.b.c', null, undefined, 42 as unknown as string, 'e'.repeat(10_000)]) expect(verifier.peek(bad)).toBeUndefined();
+    // A token that failed verification is never answered by peek.
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${b64url(Buffer.alloc(64))}`;
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'E_TOKEN_SIGNATURE' });
+    expect(verifier.peek(forged)).toBeUndefined();
+    expect(createAccessTokenVerifier({ jwks: { keys: [es.publicJwk] }, issuer: ISSUER, cacheTtlMs: 0 }).peek(token)).toBeUndefined();
+  });
+
   it('concurrent verifications of one token share one computation', async () => {
     const verifier = createAccessTokenVerifier({ jwks: { keys: [es.publicJwk] }, issuer: ISSUER, cacheTtlMs: 0 });
     const token = await signToken(es, userClaims(ISSUER));

@@ -87,6 +87,25 @@ describe('revalidate', () => {
     expect(client.calls).toHaveLength(1);
   });
 
+  it('peek answers only for a session confirmed within everyMs, never for a refused one', async () => {
+    const ok = setup(() => 'ok');
+    const t = await ok.token();
+    expect(ok.verifier.peek(t)).toBeUndefined();
+    const claims = await ok.verifier.verify(t);
+    expect(ok.verifier.peek(t)).toBe(claims);
+    ok.advance(60_000);
+    // The cache still holds the token, but the session is due for confirmation: verify() must run.
+    expect(ok.verifier.peek(t)).toBeUndefined();
+    const again = await ok.verifier.verify(t);
+    expect(ok.verifier.peek(t)).toBe(again);
+    expect(again).toEqual(claims);
+
+    const revoked = setup(() => 'revoked');
+    const r = await revoked.token();
+    expect(await codeOf(revoked.verifier.verify(r))).toBe('E_TOKEN_EXPIRED');
+    expect(revoked.verifier.peek(r)).toBeUndefined();
+  });
+
   it('a session of another user is rejected with E_TOKEN_CLAIMS', async () => {
     const { verifier, token } = setup(() => 'other-user');
     expect(await codeOf(verifier.verify(await token()))).toBe('E_TOKEN_CLAIMS');

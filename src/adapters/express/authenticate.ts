@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { TokenVerifierLike } from '../contracts.js';
 import { ConfigurationError } from '../../errors.js';
-import { authenticateRequest, checkDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS } from '../request-guard.js';
+import { authenticateRequest, checkDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS, isPending } from '../request-guard.js';
 import { guardOf, settle } from './request-state.js';
 
 /** Options for {@link authenticate}. */
@@ -37,15 +37,24 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
   const deadlineMs = checkDeadlineMs('deadlineMs', options.deadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS);
   const step = { verifier: options.verifier, cookie: options.cookie, optional: options.optional };
   return function supaguardAuthenticate(req, _res, next) {
-    const guard = guardOf(req, deadlineMs);
-    let work: Promise<unknown>;
+    let auth: ReturnType<typeof authenticateRequest>;
     try {
-      work = authenticateRequest(guard, req.headers, step).then((auth) => {
-        req.auth = auth;
-      });
+      auth = authenticateRequest(guardOf(req, deadlineMs), req.headers, step);
     } catch (err) {
-      work = Promise.reject(err);
+      next(err);
+      return;
     }
-    settle(work, next);
+    // A token the verifier has cached is answered synchronously: no promise, no timer.
+    if (!isPending(auth)) {
+      req.auth = auth;
+      next();
+      return;
+    }
+    settle(
+      auth.then((verified) => {
+        req.auth = verified;
+      }),
+      next,
+    );
   };
 }

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { AuditLogLike, AuthorizationCheckerLike } from '../contracts.js';
 import { ConfigurationError } from '../../errors.js';
-import { authorizeRequest } from '../request-guard.js';
+import { authorizeRequest, isPending } from '../request-guard.js';
 import { guardOf, settle } from './request-state.js';
 
 /** Options for {@link authorize}. */
@@ -35,12 +35,15 @@ export function authorize(options: AuthorizeOptions): RequestHandler {
   if (typeof options.action !== 'string' || options.action === '') throw new ConfigurationError('action', 'must be a non-empty string');
   const { authorization, resource, action, auditLog } = options;
   return function supaguardAuthorize(req, _res, next) {
-    let work: Promise<void>;
+    let work: void | Promise<void>;
     try {
       work = authorizeRequest(guardOf(req), authorization, { resourceId: resource(req), action }, auditLog);
     } catch (err) {
-      work = Promise.reject(err);
+      next(err);
+      return;
     }
-    settle(work, next);
+    // An answer from L1 is synchronous: no promise, no timer.
+    if (isPending(work)) settle(work, next);
+    else next();
   };
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { ConfigurationError } from '../../errors.js';
 import { toProblem } from '../problem.js';
 import { createRateLimiter, rateLimitedError, rateLimitHeaders, type RateLimiter } from '../rate-limiter.js';
-import { authenticateRequest, authorizeRequest, checkDeadlineMs, checkRequest, DEFAULT_REQUEST_DEADLINE_MS, RequestGuard } from '../request-guard.js';
+import { authenticateRequest, authorizeRequest, checkDeadlineMs, checkRequest, DEFAULT_REQUEST_DEADLINE_MS, isPending, RequestGuard } from '../request-guard.js';
 import type { FastifyRateLimitOptions, SupaguardFastify, SupaguardPluginOptions, SupaguardRouteConfig } from './options.js';
 
 const GUARD = Symbol.for('supaguard.fastify.guard');
@@ -14,6 +14,11 @@ const defaultKey = (request: FastifyRequest): string => (request.auth ? `user:${
 interface BoundLimiter {
   limiter: RateLimiter;
   key: (request: FastifyRequest) => string;
+}
+
+// A step that may answer synchronously, as a promise (a synchronous throw becomes a rejection).
+function settled<T>(step: () => T | Promise<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(step()));
 }
 
 function guardOf(request: FastifyRequest, deadlineMs: number): RequestGuard {
@@ -51,37 +56,60 @@ const supaguardPlugin: FastifyPluginAsync<SupaguardPluginOptions> = async (fasti
     verifier,
     authorization,
     auditLog,
-    check: (request, query) => checkRequest(guardOf(request, deadlineMs), requireAuthorization(), query, auditLog),
-    authorize: (request, query) => authorizeRequest(guardOf(request, deadlineMs), requireAuthorization(), query, auditLog),
-    withDeadline: (request, fn) => guardOf(request, deadlineMs).run('handler', fn),
+    check: (request, query) => settled(() => checkRequest(guardOf(request, deadlineMs), requireAuthorization(), query, auditLog)),
+    authorize: (request, query) => settled(() => authorizeRequest(guardOf(request, deadlineMs), requireAuthorization(), query, auditLog)),
+    withDeadline: (request, fn) => guardOf(request, deadlineMs).runScoped('handler', fn),
   };
 
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
   if (!fastify.hasRequestDecorator(GUARD as unknown as string)) fastify.decorateRequest(GUARD as unknown as string, null);
   if (!fastify.hasDecorator('supaguard')) fastify.decorate('supaguard', decorator);
 
-  fastify.addHook('onRequest', async function supaguardOnRequest(request: FastifyRequest, reply: FastifyReply) {
-    const route = request.routeOptions.config?.supaguard;
-    const guard = guardOf(request, route?.deadlineMs ?? deadlineMs);
-    const limited = limiterFor(request, route);
+  // The steps of one request, each answered synchronously when a cache can: a
+  // cached token and an L1 decision cost no promise, no timer and no deadline scope.
+  const authorizeStep = (request: FastifyRequest, guard: RequestGuard, route: SupaguardRouteConfig | undefined): void | Promise<void> => {
     const authorize = route?.authorize;
-    if (route?.public && limited === undefined) return;
-    // One deadline scope for all of this request's supaguard work.
-    await guard.run('onRequest', async (signal) => {
-      guard.scopeSignal = signal;
-      if (!route?.public) {
-        request.auth = await authenticateRequest(guard, request.headers, { verifier, cookie, optional: route?.optional ?? options.optional });
-      }
-      if (limited !== undefined) {
-        const id = limited.key(request);
-        const result = await limited.limiter.consume(id);
-        reply.headers(rateLimitHeaders(result, limited.limiter.durationMs));
-        if (!result.allowed) throw rateLimitedError(result);
-      }
-      if (authorize !== undefined && !route?.public) {
-        await authorizeRequest(guard, requireAuthorization(), { resourceId: authorize.resource(request), action: authorize.action }, auditLog);
-      }
+    if (authorize === undefined || route?.public) return;
+    return authorizeRequest(guard, requireAuthorization(), { resourceId: authorize.resource(request), action: authorize.action }, auditLog);
+  };
+  const afterAuthentication = (request: FastifyRequest, reply: FastifyReply, guard: RequestGuard, route: SupaguardRouteConfig | undefined): void | Promise<void> => {
+    const limited = limiterFor(request, route);
+    if (limited === undefined) return authorizeStep(request, guard, route);
+    return limited.limiter.consume(limited.key(request)).then((result) => {
+      reply.headers(rateLimitHeaders(result, limited.limiter.durationMs));
+      if (!result.allowed) throw rateLimitedError(result);
+      return authorizeStep(request, guard, route);
     });
+  };
+  const guardRequest = (request: FastifyRequest, reply: FastifyReply, guard: RequestGuard, route: SupaguardRouteConfig | undefined): void | Promise<void> => {
+    if (route?.public) return afterAuthentication(request, reply, guard, route);
+    const auth = authenticateRequest(guard, request.headers, { verifier, cookie, optional: route?.optional ?? options.optional });
+    if (!isPending(auth)) {
+      request.auth = auth;
+      return afterAuthentication(request, reply, guard, route);
+    }
+    return auth.then((verified) => {
+      request.auth = verified;
+      return afterAuthentication(request, reply, guard, route);
+    });
+  };
+
+  // Callback style: a request answered from the caches completes without a promise.
+  fastify.addHook('onRequest', function supaguardOnRequest(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+    const route = request.routeOptions.config?.supaguard;
+    if (route?.public && limiterFor(request, route) === undefined) {
+      done();
+      return;
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = guardRequest(request, reply, guardOf(request, route?.deadlineMs ?? deadlineMs), route);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (pending === undefined) done();
+    else pending.then(() => done(), done);
   });
 
   if (options.errorHandler !== false) {

@@ -1,0 +1,93 @@
+// Renders the load results (bench/results/load-*.json, written by bench/load/*.ts) as
+// the "load" section of docs/benchmarks.md. Every figure comes from those files.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { loadResultsDir } from './results.js';
+
+interface LoadSample {
+  reqPerSec: number;
+  cpuUsPerReq: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface FrameworksResult {
+  scenario: 'load-frameworks';
+  date: string;
+  node: string;
+  machine: { cpu: string; cores: number; memoryGiB: number };
+  connections: number;
+  seconds: number;
+  rounds: number;
+  variants: Record<string, LoadSample>;
+  comparisons: Array<{ framework: string; reqPerSecRatio: number; cpuRatio: number }>;
+}
+interface C10kResult {
+  scenario: 'load-c10k';
+  date: string;
+  node: string;
+  connections: number;
+  seconds: number;
+  database: string;
+  redis: boolean;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  ok2xx: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  errors: number;
+  timeouts: number;
+}
+
+const pct = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function frameworksTable(r: FrameworksResult): string[] {
+  const lines = [
+    `#### Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s (${r.date.slice(0, 10)})`,
+    '',
+    '| variant | req/s (median) | server CPU / request | p50 | p99 | non-2xx / errors / timeouts |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const [name, v] of Object.entries(r.variants)) {
+    lines.push(`| ${name} | ${int(v.reqPerSec)} | ${v.cpuUsPerReq.toFixed(1)} µs | ${v.p50Ms} ms | ${v.p99Ms} ms | ${v.non2xx} / ${v.errors} / ${v.timeouts} |`);
+  }
+  lines.push('', '| framework | req/s with supaguard ÷ bare (target ≥ 90 %) | bare CPU ÷ supaguard CPU per request |', '| --- | ---: | ---: |');
+  for (const c of r.comparisons) lines.push(`| ${c.framework} | ${pct(c.reqPerSecRatio)} ${c.reqPerSecRatio >= 0.9 ? '(met)' : '(missed)'} | ${pct(c.cpuRatio)} |`);
+  return [...lines, ''];
+}
+
+function c10kTable(r: C10kResult): string[] {
+  const codes = Object.entries(r.statusCodes).map(([code, n]) => `${code}: ${int(n)}`).join(', ');
+  const verdict = r.errors === 0 && r.timeouts === 0 && r.non2xx === 0 ? 'met' : 'missed';
+  return [
+    `#### Node ${r.node}, ${int(r.connections)} connections for ${r.seconds} s, database ${r.database}${r.redis ? ', Redis L2' : ''} (${r.date.slice(0, 10)})`,
+    '',
+    '| req/s | p50 | p99 | status codes | errors | timeouts | target 0 / 0 |',
+    '| ---: | ---: | ---: | --- | ---: | ---: | --- |',
+    `| ${int(r.reqPerSec)} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${codes || 'none'} | ${r.errors} | ${r.timeouts} | ${verdict} |`,
+    '',
+  ];
+}
+
+/** The markdown of the load section, or `undefined` when no load result has been recorded. */
+export function renderLoadSection(): string | undefined {
+  if (!existsSync(loadResultsDir)) return undefined;
+  const files = readdirSync(loadResultsDir).filter((f) => /^load-.*\.json$/.test(f)).sort();
+  if (files.length === 0) return undefined;
+  const results = files.map((f) => JSON.parse(readFileSync(`${loadResultsDir}${f}`, 'utf8')) as FrameworksResult | C10kResult);
+  const lines = [
+    '## load',
+    '',
+    'HTTP load from `bench/load/` (not run in CI): autocannon on loopback, server and load generator sharing the same cores.',
+    '',
+    '- `npx tsx bench/load/frameworks.ts` — bare Fastify and Express against the same app with supaguard `authenticate` + `authorize` answered from the caches (100 tokens, one resource); each server is its own process; rounds alternate the order of the variants and the table gives medians. `express-noop` has the same middleware layers as `express-supaguard`, each only calling `next()`: Express\'s own cost of those layers. Server CPU per request (from `process.cpuUsage()` in the server) is steadier than req/s on a shared machine.',
+    '- `bash bench/load/c10k.sh` — the Fastify example (`examples/fastify`) held at 10,000 connections on authenticated, authorised routes after one warm-up request per token; the script raises `ulimit -n`.',
+    '',
+  ];
+  for (const r of results) if (r.scenario === 'load-frameworks') lines.push(...frameworksTable(r));
+  for (const r of results) if (r.scenario === 'load-c10k') lines.push(...c10kTable(r));
+  return lines.join('\n');
+}

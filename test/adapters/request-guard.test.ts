@@ -1,0 +1,181 @@
+// The adapters' per-request state and their synchronous fast path, with the real
+// token verifier and the real authorization cache behind real HTTP requests.
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestGuard, authenticateRequest, checkRequest } from '../../src/adapters/request-guard.js';
+import { authenticate, authorize, errorHandler } from '../../src/express.js';
+import { supaguard } from '../../src/fastify.js';
+import { createAccessTokenVerifier, createAuthorizationCache, deadlineSignal, memoryLayer, type AuthorizationRequest, type Decision } from '../../src/index.js';
+import { makeKey, signToken, userClaims, type TestKey } from '../helpers/jwt.js';
+
+const ISSUER = 'http://127.0.0.1/auth/v1';
+
+/** The real verifier and cache, with counters on the calls that leave memory. */
+function components(key: TestKey) {
+  const real = createAccessTokenVerifier({ jwks: { keys: [key.publicJwk] }, issuer: ISSUER });
+  const counts = { verify: 0, loaded: 0 };
+  const verifier = {
+    verify: (token: string, options?: { signal?: AbortSignal }) => {
+      counts.verify++;
+      return real.verify(token, options);
+    },
+    peek: (token: string) => real.peek(token),
+  };
+  const denied = new Set<string>();
+  const authorization = createAuthorizationCache({
+    layers: [memoryLayer({ max: 1_000 })],
+    loader: async (requests: readonly AuthorizationRequest[]): Promise<Decision[]> => {
+      counts.loaded += requests.length;
+      return requests.map((r) => ({ allowed: !denied.has(r.resourceId) }));
+    },
+    ttlMs: 60_000,
+  });
+  return { verifier, authorization, counts, denied };
+}
+
+type Served = { url: string; close: () => Promise<unknown> };
+
+async function fastifyApp(c: ReturnType<typeof components>): Promise<Served> {
+  const app = Fastify();
+  await app.register(supaguard, { verifier: c.verifier, authorization: c.authorization });
+  app.get('/projects/:id', { config: { supaguard: { authorize: { resource: (r) => (r.params as { id: string }).id, action: 'read' } } } }, async (req) => ({
+    userId: req.auth?.userId,
+  }));
+  return { url: await app.listen({ port: 0, host: '127.0.0.1' }), close: () => app.close() };
+}
+
+async function expressApp(c: ReturnType<typeof components>): Promise<Served> {
+  const app = express();
+  app.use(authenticate({ verifier: c.verifier }));
+  app.get('/projects/:id', authorize({ authorization: c.authorization, resource: (r) => r.params.id, action: 'read' }), (req, res) => void res.json({ userId: req.auth?.userId }));
+  app.use(errorHandler());
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe.each([
+  ['fastify', fastifyApp],
+  ['express', expressApp],
+] as const)('%s: requests answered from the caches', (_name, start) => {
+  let key: TestKey;
+  let c: ReturnType<typeof components>;
+  let served: Served;
+  beforeAll(async () => {
+    key = await makeKey('ES256');
+    c = components(key);
+    served = await start(c);
+  });
+  afterAll(() => served.close());
+
+  const get = async (path: string, token: string) => {
+    const r = await fetch(`${served.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('a repeated token and decision are served without verify() or the loader', async () => {
+    const claims = userClaims(ISSUER);
+    const token = await signToken(key, claims);
+    const project = randomUUID();
+    expect(await get(`/projects/${project}`, token)).toEqual({ status: 200, body: { userId: claims.sub } });
+    expect(c.counts).toMatchObject({ verify: 1, loaded: 1 });
+    for (let i = 0; i < 3; i++) expect(await get(`/projects/${project}`, token)).toEqual({ status: 200, body: { userId: claims.sub } });
+    expect(c.counts).toMatchObject({ verify: 1, loaded: 1 });
+  });
+
+  it('a cached deny is 403, an invalid id is 400, and an invalidated decision is loaded again', async () => {
+    const token = await signToken(key, userClaims(ISSUER));
+    const project = randomUUID();
+    c.denied.add(project);
+    const before = c.counts.loaded;
+    expect((await get(`/projects/${project}`, token)).body).toMatchObject({ code: 'E_FORBIDDEN', status: 403 });
+    expect((await get(`/projects/${project}`, token)).body).toMatchObject({ code: 'E_FORBIDDEN', status: 403 });
+    expect(c.counts.loaded).toBe(before + 1);
+    expect(await get('/projects/not-a-uuid', token)).toMatchObject({ status: 400, body: { code: 'E_INVALID_ID' } });
+    c.denied.delete(project);
+    await c.authorization.invalidate({ resourceId: project });
+    expect((await get(`/projects/${project}`, token)).status).toBe(200);
+    expect(c.counts.loaded).toBe(before + 2);
+  });
+
+  it('a bad token is still 401 and is never cached as good', async () => {
+    const token = await signToken(key, userClaims(ISSUER));
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(64).toString('base64url')}`;
+    for (let i = 0; i < 2; i++) expect(await get(`/projects/${randomUUID()}`, forged)).toMatchObject({ status: 401, body: { code: 'E_TOKEN_SIGNATURE' } });
+  });
+});
+
+describe('RequestGuard', () => {
+  it('run() without a deadline scope: fn gets a signal that aborts at the request deadline, outside AsyncLocalStorage', async () => {
+    const guard = new RequestGuard(40);
+    let seen: AbortSignal | undefined;
+    let ambient: AbortSignal | undefined = new AbortController().signal;
+    const started = performance.now();
+    const err = await guard
+      .run('authorize', (signal) => {
+        seen = signal;
+        ambient = deadlineSignal();
+        return new Promise<never>(() => undefined); // ignores its signal
+      })
+      .catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(err).toMatchObject({ code: 'E_DEADLINE' });
+    expect(seen?.aborted).toBe(true);
+    expect(ambient).toBeUndefined();
+  });
+
+  it('run(): a failure aborts the signal with the error; a spent budget fails without calling fn', async () => {
+    const guard = new RequestGuard(1_000);
+    let seen: AbortSignal | undefined;
+    const boom = new Error('boom');
+    await expect(
+      guard.run('x', async (signal) => {
+        seen = signal;
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(seen?.reason).toBe(boom);
+    const spent = new RequestGuard(1_000);
+    spent.deadlineAt = performance.now() - 1;
+    let called = false;
+    await expect(spent.run('x', async () => (called = true))).rejects.toMatchObject({ code: 'E_DEADLINE' });
+    expect(called).toBe(false);
+  });
+
+  it('runScoped() enters an ambient deadline scope bounded by what is left', async () => {
+    const guard = new RequestGuard(5_000);
+    const signal = await guard.runScoped('handler', async () => deadlineSignal());
+    expect(signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('checkRequest memoises per request, sync answers and pending ones alike', async () => {
+    let peeks = 0;
+    let checks = 0;
+    const authorization = {
+      peek: (q: { resourceId: string }) => (peeks++, q.resourceId === 'known' ? { allowed: true } : undefined),
+      check: async () => (checks++, { allowed: false }),
+    };
+    const guard = new RequestGuard(1_000);
+    guard.auth = { userId: 'u', claims: { sub: 'u' }, token: 't' };
+    expect(checkRequest(guard, authorization, { resourceId: 'known', action: 'read' })).toEqual({ allowed: true });
+    expect(checkRequest(guard, authorization, { resourceId: 'known', action: 'read' })).toEqual({ allowed: true });
+    const pending = checkRequest(guard, authorization, { resourceId: 'other', action: 'read' });
+    expect(checkRequest(guard, authorization, { resourceId: 'other', action: 'read' })).toBe(pending);
+    expect(await pending).toEqual({ allowed: false });
+    expect(checkRequest(guard, authorization, { resourceId: 'known', action: 'write' })).toEqual({ allowed: true });
+    expect({ peeks, checks }).toEqual({ peeks: 3, checks: 1 });
+  });
+
+  it('authenticateRequest falls back to verify() when the verifier has no peek, and keeps the token off the enumerable fields', async () => {
+    const guard = new RequestGuard(1_000);
+    const auth = await authenticateRequest(guard, { authorization: 'Bearer abc' }, { verifier: { verify: async () => ({ sub: 'user-1' }) } });
+    expect(auth).toMatchObject({ userId: 'user-1', token: 'abc' });
+    expect(Object.keys(auth ?? {})).toEqual(['userId', 'claims']);
+    expect(JSON.stringify(auth)).not.toContain('abc');
+    expect(() => authenticateRequest(guard, {}, { verifier: { verify: async () => ({ sub: 'x' }) } })).toThrow(expect.objectContaining({ code: 'E_TOKEN_MISSING' }));
+  });
+});
