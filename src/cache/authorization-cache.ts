@@ -1,15 +1,8 @@
 import { ConfigurationError, InvalidIdentifierError, LoaderError } from '../errors.js';
 import type { CacheEventMap, CacheEventName, CacheStats } from './cache-events.js';
 import { decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
-import {
-  assertIdentifier,
-  isUuid,
-  resourceScope,
-  tagScope,
-  userScope,
-  ValidatedIdentifiers,
-  type IdentifierValidator,
-} from './keys.js';
+import { AuthorizationKeys } from './authorization-keys.js';
+import { assertIdentifier, isUuid, resourceScope, tagScope, userScope, type IdentifierValidator } from './keys.js';
 import { createLayeredCache, type LayeredCache, type LoaderBreakerOptions, type LoaderResult, type ReadItem } from './layered-cache.js';
 import type { CacheLayer, InvalidationBus } from './types.js';
 import type { VersionClock } from './version.js';
@@ -135,17 +128,13 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   /** `itemFor`, bound once: `check` hands it to the engine instead of a closure per call. */
   private readonly itemForKey = (key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> => this.itemFor(key, request);
   private readonly validateId: IdentifierValidator;
-  private readonly users: ValidatedIdentifiers;
-  private readonly resources: ValidatedIdentifiers;
-  private readonly actions: ValidatedIdentifiers;
+  private readonly keys: AuthorizationKeys;
 
   constructor(options: AuthorizationCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigurationError('options', 'must be an object');
     if (typeof options.loader !== 'function') throw new ConfigurationError('loader', 'must be a function');
     this.validateId = options.validateId ?? isUuid;
-    this.users = new ValidatedIdentifiers('userId', this.validateId);
-    this.resources = new ValidatedIdentifiers('resourceId', this.validateId);
-    this.actions = new ValidatedIdentifiers('action', undefined, 1_000);
+    this.keys = new AuthorizationKeys(this.validateId);
     const ttlMs = options.ttlMs ?? 60_000;
     const negativeTtlMs = options.negativeTtlMs ?? Math.min(ttlMs, 10_000);
     if (!(negativeTtlMs >= 0) || !Number.isFinite(negativeTtlMs)) throw new ConfigurationError('negativeTtlMs', 'must be a finite number >= 0');
@@ -264,9 +253,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   keyOf(request: AuthorizationRequest): string {
-    if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
-    // Same composition as authorizationKey(), from memoised validated parts.
-    return `authz:{${this.users.escaped(request.userId)}}:${this.resources.escaped(request.resourceId)}:${this.actions.escaped(request.action)}`;
+    // Same string as authorizationKey(), remembered per (user, resource, action): no string is built on a hit.
+    return this.keys.keyOf(request);
   }
 
   close(): Promise<void> {
@@ -282,7 +270,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
     return {
       key,
       // Same strings as userScope() / resourceScope(), from the memoised escaped parts.
-      scopes: [`u:{${this.users.escaped(request.userId)}}`, `r:${this.resources.escaped(request.resourceId)}`],
+      scopes: [`u:{${this.keys.users.escaped(request.userId)}}`, `r:${this.keys.resources.escaped(request.resourceId)}`],
       request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
     };
   }
