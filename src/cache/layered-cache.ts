@@ -5,6 +5,7 @@ import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions }
 import { awaitUnlessAborted } from './await-unless-aborted.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
+import { COARSE_MARGIN_MS, coarseNow } from './coarse-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { LayerReader, type ReadItem } from './layer-reader.js';
 import { SingleFlight } from './single-flight.js';
@@ -142,6 +143,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private readonly jitter: number;
   private readonly loaderTimeoutMs: number;
   private readonly stampTtlMs: number;
+  /** Remaining lifetime above which the coarse clock may judge an L1 entry fresh. */
+  private readonly coarseFreshMs: number;
   private readonly name: string;
   private readonly unsubscribe: (() => void) | undefined;
   private counters = { hits: 0, misses: 0, loaderCalls: 0, loaderKeys: 0, loaderErrors: 0, staleServed: 0, refreshes: 0 };
@@ -157,6 +160,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
     this.loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
     this.name = options.name ?? 'cache';
+    this.coarseFreshMs = COARSE_MARGIN_MS + this.refreshAheadMs;
     this.clock = options.clock ?? createVersionClock();
     // The loader breaker is the resilience module's, so it shows up in listCircuitBreakers() for metrics.
     this.loaderBreaker = createCircuitBreaker(() => undefined, {
@@ -183,16 +187,17 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
 
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V> {
     const l1 = this.l1;
-    if (l1 !== undefined && options?.minVersion === undefined) {
+    if (l1 !== undefined && (options === undefined || options.minVersion === undefined)) {
+      // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
       const entry = l1.peek?.(key);
-      if (entry !== undefined) {
-        const now = Date.now();
-        if (entry.expiresAt > now && this.stamps.isValid(entry, key)) {
+      if (entry !== undefined && this.stamps.isValid(entry, key)) {
+        const remaining = this.remainingLifetime(entry);
+        if (remaining > 0) {
           this.counters.hits++;
           this.reader.recordLocalHit(0);
           if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
           if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
+          if (remaining <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
           return Promise.resolve(entry.value);
         }
       }
@@ -202,7 +207,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
 
   peek(key: string, minVersion?: string): V | undefined {
     const entry = this.l1?.peek?.(key);
-    if (entry === undefined || entry.expiresAt <= Date.now() || !this.stamps.isValid(entry, key)) return undefined;
+    if (entry === undefined || !this.stamps.isValid(entry, key) || this.remainingLifetime(entry) <= 0) return undefined;
     if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
     return entry.value;
   }
@@ -311,6 +316,15 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.flights.forgetAll();
     this.loaderBreaker.dispose();
     await Promise.all(this.layers.map((layer) => layer.close?.()));
+  }
+
+  /**
+   * Ms until `entry` expires (<= 0: expired). Far from expiry (and from refresh-ahead) the coarse
+   * clock decides; near it, an exact reading does, so TTLs and refresh-ahead keep their precision.
+   */
+  private remainingLifetime(entry: CacheEntry<V>): number {
+    const coarse = entry.expiresAt - coarseNow();
+    return coarse > this.coarseFreshMs ? coarse : entry.expiresAt - Date.now();
   }
 
   /** One promise per pending index: joins a usable in-flight load or starts one batched load. */
