@@ -269,8 +269,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
     return {
       key,
-      // Same strings as userScope() / resourceScope(), from the memoised escaped parts.
-      scopes: [`u:{${this.keys.users.escaped(request.userId)}}`, `r:${this.keys.resources.escaped(request.resourceId)}`],
+      scopes: this.keys.scopesOf(request),
       request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
     };
   }

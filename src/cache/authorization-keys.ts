@@ -12,6 +12,8 @@ export interface KeyParts {
 interface ActionKey {
   readonly action: string;
   readonly key: string;
+  /** The pair's invalidation scopes `[u:{user}, r:resource]`, one shared array per pair. */
+  readonly scopes: readonly string[];
   readonly next: ActionKey | undefined;
 }
 
@@ -39,10 +41,8 @@ const MAX_ACTIONS_PER_PAIR = 8;
  * ```
  */
 export class AuthorizationKeys {
-  /** Escaped user parts (validated). */
-  readonly users: ValidatedIdentifiers;
-  /** Escaped resource parts (validated). */
-  readonly resources: ValidatedIdentifiers;
+  private readonly users: ValidatedIdentifiers;
+  private readonly resources: ValidatedIdentifiers;
   private readonly actions: ValidatedIdentifiers;
   /** userId → resourceId → the actions' keys. */
   private readonly memo = new Map<string, Map<string, ActionKey>>();
@@ -60,20 +60,34 @@ export class AuthorizationKeys {
    * @throws {@link InvalidIdentifierError} for a missing request or an invalid id or action.
    */
   keyOf(request: KeyParts): string {
+    return this.entryOf(request).key;
+  }
+
+  /**
+   * The invalidation scopes of `request`'s key, `[userScope(userId), resourceScope(resourceId)]`: the same
+   * (frozen) array for every request of one pair, so reading them allocates nothing.
+   *
+   * @throws {@link InvalidIdentifierError} for a missing request or an invalid id or action.
+   */
+  scopesOf(request: KeyParts): readonly string[] {
+    return this.entryOf(request).scopes;
+  }
+
+  private entryOf(request: KeyParts): ActionKey {
     if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
     // Map.get on a non-string (a number, undefined) simply misses: validation happens on the slow path.
     const byResource = this.memo.get(request.userId);
     if (byResource !== undefined) {
       const action = request.action;
       for (let node = byResource.get(request.resourceId); node !== undefined; node = node.next) {
-        if (node.action === action) return node.key;
+        if (node.action === action) return node;
       }
     }
     return this.compose(request);
   }
 
   /** Validates, composes and remembers. */
-  private compose(request: KeyParts): string {
+  private compose(request: KeyParts): ActionKey {
     // Validation order decides which field an error names: user, then resource, then action.
     const user = this.users.escaped(request.userId);
     const resource = this.resources.escaped(request.resourceId);
@@ -86,12 +100,15 @@ export class AuthorizationKeys {
     let byResource = this.memo.get(request.userId);
     if (byResource === undefined) this.memo.set(request.userId, (byResource = new Map()));
     const head = byResource.get(request.resourceId);
+    // Same strings as userScope() / resourceScope(), from the escaped parts.
+    const scopes = head?.scopes ?? Object.freeze([`u:{${user}}`, `r:${resource}`]);
+    const node: ActionKey = { action: request.action, key, scopes, next: head };
     let length = 0;
-    for (let node = head; node !== undefined; node = node.next) length++;
+    for (let n = head; n !== undefined; n = n.next) length++;
     if (length < MAX_ACTIONS_PER_PAIR) {
-      byResource.set(request.resourceId, { action: request.action, key, next: head });
+      byResource.set(request.resourceId, node);
       this.size++;
     }
-    return key;
+    return node;
   }
 }
