@@ -17,6 +17,13 @@ interface ActionKey {
   readonly next: ActionKey | undefined;
 }
 
+/** A user's keys by resource, and the last one used (a user often asks about one resource repeatedly). */
+interface UserKeys {
+  readonly byResource: Map<string, ActionKey>;
+  last: ActionKey;
+  lastResource: string;
+}
+
 /** Composed keys remembered at most; past it the memo starts over (each key is then composed once more). */
 const MAX_MEMOISED_KEYS = 50_000;
 /** Actions remembered per (user, resource) pair, so a flood of action names cannot grow a long list. */
@@ -45,7 +52,7 @@ export class AuthorizationKeys {
   private readonly resources: ValidatedIdentifiers;
   private readonly actions: ValidatedIdentifiers;
   /** userId → resourceId → the actions' keys. */
-  private readonly memo = new Map<string, Map<string, ActionKey>>();
+  private readonly memo = new Map<string, UserKeys>();
   private size = 0;
 
   constructor(validateId: IdentifierValidator = isUuid) {
@@ -76,11 +83,17 @@ export class AuthorizationKeys {
   private entryOf(request: KeyParts): ActionKey {
     if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
     // Map.get on a non-string (a number, undefined) simply misses: validation happens on the slow path.
-    const byResource = this.memo.get(request.userId);
-    if (byResource !== undefined) {
+    const user = this.memo.get(request.userId);
+    if (user !== undefined) {
       const action = request.action;
-      for (let node = byResource.get(request.resourceId); node !== undefined; node = node.next) {
-        if (node.action === action) return node;
+      const resourceId = request.resourceId;
+      if (user.lastResource === resourceId && user.last.action === action) return user.last;
+      for (let node = user.byResource.get(resourceId); node !== undefined; node = node.next) {
+        if (node.action === action) {
+          user.last = node;
+          user.lastResource = resourceId;
+          return node;
+        }
       }
     }
     return this.compose(request);
@@ -97,8 +110,8 @@ export class AuthorizationKeys {
       this.memo.clear();
       this.size = 0;
     }
-    let byResource = this.memo.get(request.userId);
-    if (byResource === undefined) this.memo.set(request.userId, (byResource = new Map()));
+    const found = this.memo.get(request.userId);
+    const byResource = found?.byResource ?? new Map<string, ActionKey>();
     const head = byResource.get(request.resourceId);
     // Same strings as userScope() / resourceScope(), from the escaped parts.
     const scopes = head?.scopes ?? Object.freeze([`u:{${user}}`, `r:${resource}`]);
@@ -108,6 +121,11 @@ export class AuthorizationKeys {
     if (length < MAX_ACTIONS_PER_PAIR) {
       byResource.set(request.resourceId, node);
       this.size++;
+      if (found === undefined) this.memo.set(request.userId, { byResource, last: node, lastResource: request.resourceId });
+      else {
+        found.last = node;
+        found.lastResource = request.resourceId;
+      }
     }
     return node;
   }

@@ -33,6 +33,12 @@ export interface ReadResult<V> {
 /** Stamp keys remembered at most (then the memo starts over). */
 const MAX_STAMP_KEYS = 20_000;
 
+/** Outcome of reading one item: the fresh entry, if any, and a stale one within grace as a fallback. */
+export interface OneRead<V> {
+  readonly fresh: Found<V> | undefined;
+  readonly stale: Found<V> | undefined;
+}
+
 interface LayerCounters {
   hits: number;
   misses: number;
@@ -94,27 +100,81 @@ export class LayerReader<V> {
       }
       const now = Date.now();
       const next: number[] = [];
-      pending.forEach((index, j) => {
-        const key = (items[index] as ReadItem<R>).key;
+      for (let j = 0; j < pending.length; j++) {
+        const index = pending[j] as number;
         const entry = entries[j];
-        const verdict = entry === undefined ? undefined : this.judge(entry, key, minVersion, now);
+        const verdict = this.classify(li, (items[index] as ReadItem<R>).key, entry, minVersion, now);
         if (verdict === 'fresh') {
-          counters.hits++;
           fresh.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
-          if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
-          if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
-          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: layer.name });
-          return;
+          continue;
         }
-        counters.misses++;
         if (verdict === 'stale' && !stale.has(index)) stale.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
-        if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
-        if (channels.cacheMiss.hasSubscribers) channels.cacheMiss.publish({ layer: layer.name });
         next.push(index);
-      });
+      }
       pending = next;
     }
     return { fresh, stale, pending };
+  }
+
+  /**
+   * Reads one item through the layers: what `read` does for a batch of one, with a promise chain instead of
+   * async frames and without the batch bookkeeping (the single `check` on an L1 miss).
+   */
+  readOne<R>(item: ReadItem<R>, minVersion: string | undefined): Promise<OneRead<V>> {
+    return this.readOneFrom(item, minVersion, 0, undefined);
+  }
+
+  private readOneFrom<R>(item: ReadItem<R>, minVersion: string | undefined, from: number, stale: Found<V> | undefined): Promise<OneRead<V>> {
+    for (let li = from; li < this.layers.length; li++) {
+      const layer = this.layers[li] as CacheLayer<V>;
+      if (layer.kind === 'local' && layer.peek !== undefined) {
+        const started = performance.now();
+        const entry = layer.peek(item.key);
+        (this.counters[li] as LayerCounters).latency.record(performance.now() - started);
+        const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+        if (verdict === 'fresh') return Promise.resolve({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale });
+        if (verdict === 'stale' && stale === undefined) stale = { entry: entry as CacheEntry<V>, layer: layer.name };
+        continue;
+      }
+      const counters = this.counters[li] as LayerCounters;
+      const started = performance.now();
+      const before = stale;
+      return this.readLayer(layer, [item]).then(
+        (entries) => {
+          counters.latency.record(performance.now() - started);
+          const entry = entries[0];
+          const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+          if (verdict === 'fresh') return { fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale: before };
+          const next = verdict === 'stale' && before === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : before;
+          return this.readOneFrom(item, minVersion, li + 1, next);
+        },
+        (err: unknown) => {
+          // A failing layer is skipped: the read degrades to the next layer or the loader.
+          counters.errors++;
+          this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
+          return this.readOneFrom(item, minVersion, li + 1, before);
+        },
+      );
+    }
+    return Promise.resolve({ fresh: undefined, stale });
+  }
+
+  /** Judges what layer `li` returned for `key`, counts it, reports it, and backfills upper layers on a hit. */
+  private classify(li: number, key: string, entry: CacheEntry<V> | undefined, minVersion: string | undefined, now: number): 'fresh' | 'stale' | undefined {
+    const layer = this.layers[li] as CacheLayer<V>;
+    const counters = this.counters[li] as LayerCounters;
+    const verdict = entry === undefined ? undefined : this.judge(entry, key, minVersion, now);
+    if (verdict === 'fresh') {
+      counters.hits++;
+      if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
+      if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
+      if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: layer.name });
+      return verdict;
+    }
+    counters.misses++;
+    if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
+    if (channels.cacheMiss.hasSubscribers) channels.cacheMiss.publish({ layer: layer.name });
+    return verdict;
   }
 
   /** Writes `entry` to the first `upTo` layers for its remaining lifetime; failures are reported, not thrown. */

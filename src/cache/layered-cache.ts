@@ -7,7 +7,7 @@ import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats }
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
 import { COARSE_MARGIN_MS, coarseNow } from './coarse-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
-import { LayerReader, type ReadItem } from './layer-reader.js';
+import { LayerReader, type Found, type ReadItem } from './layer-reader.js';
 import { SingleFlight } from './single-flight.js';
 import { StampRegistry } from './stamp-registry.js';
 import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage } from './types.js';
@@ -202,7 +202,25 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
         }
       }
     }
-    return this.getMany([makeItem(key, arg)], options).then((values) => values[0] as V);
+    return this.getOne(makeItem(key, arg), options);
+  }
+
+  /** One item through the layers (an L1 miss of `check`): a promise chain, no batch bookkeeping on a hit. */
+  private getOne(item: ReadItem<R>, options: ReadOptions | undefined): Promise<V> {
+    const minVersion = options?.minVersion;
+    if (minVersion !== undefined) this.clock.observe(minVersion);
+    return this.reader.readOne(item, minVersion).then((read) => {
+      const found = read.fresh;
+      if (found !== undefined) {
+        this.counters.hits++;
+        if (this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
+        return found.entry.value;
+      }
+      const values = new Array<V>(1);
+      const stale = new Map<number, Found<V>>();
+      if (read.stale !== undefined) stale.set(0, read.stale);
+      return this.loadPending([item], [0], stale, values, options).then(() => values[0] as V);
+    });
   }
 
   peek(key: string, minVersion?: string): V | undefined {
@@ -225,16 +243,28 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const values = new Array<V>(items.length);
     for (const [index, found] of result.fresh) values[index] = found.entry.value;
     if (result.pending.length === 0) return values;
+    await this.loadPending(items, result.pending, result.stale, values, options);
+    return values;
+  }
 
-    this.counters.misses += result.pending.length;
-    const waits = this.joinOrLoad(items, result.pending, minVersion);
+  /** Joins or starts the loads of the `pending` indexes and fills `values`; within grace, a failed load serves the stale entry. */
+  private async loadPending(
+    items: ReadonlyArray<ReadItem<R>>,
+    pending: readonly number[],
+    staleEntries: ReadonlyMap<number, Found<V>>,
+    values: V[],
+    options: ReadOptions | undefined,
+  ): Promise<void> {
+    const minVersion = options?.minVersion;
+    this.counters.misses += pending.length;
+    const waits = this.joinOrLoad(items, pending, minVersion);
     await Promise.all(
-      result.pending.map(async (index, j) => {
+      pending.map(async (index, j) => {
         const item = items[index] as ReadItem<R>;
         try {
           values[index] = (await awaitUnlessAborted(waits[j] as Promise<CacheEntry<V>>, options?.signal, `${this.name}.get`)).value;
         } catch (err) {
-          const stale = result.stale.get(index);
+          const stale = staleEntries.get(index);
           if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
           this.counters.staleServed++;
           this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
@@ -243,7 +273,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
         }
       }),
     );
-    return values;
   }
 
   async set(item: ReadItem<R>, value: V): Promise<void> {
