@@ -17,8 +17,11 @@ interface Waiter {
 /** One MGET in flight and the waiters it answers. */
 interface Batch {
   readonly waiters: readonly Waiter[];
-  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly started: number;
+  /** `performance.now()` after which it times out. */
+  readonly deadline: number;
   done: boolean;
+  timingOut: boolean;
 }
 
 const OPERATION = 'redis.mget';
@@ -26,11 +29,12 @@ const OPERATION = 'redis.mget';
 /**
  * Coalesces the reads issued in one tick on a single Redis node into one MGET
  * with each key sent once (the global stamp, and a user's stamp shared by many
- * checks, appear once), under one unref'd timer per batch instead of one per
- * caller. Each caller is still bounded: by the batch's `timeoutMs`, and by its
- * own request deadline through the deadline's abort signal (an event listener,
- * not a timer). No AbortSignal is created: ioredis cannot cancel a command.
- * Internal to `redisLayer`.
+ * checks, appear once). One unref'd watchdog timer per layer bounds every batch
+ * in flight by `timeoutMs` (batches start in order, so it only ever waits for the
+ * oldest): no timer is created or cleared per command, nor per caller. Each caller
+ * is also bounded by its own request deadline through the deadline's abort signal
+ * (an event listener, not a timer). No AbortSignal is created: ioredis cannot
+ * cancel a command. Internal to `redisLayer`.
  *
  * @example
  * ```ts
@@ -40,8 +44,11 @@ const OPERATION = 'redis.mget';
  */
 export class MgetBatcher {
   private pending: Waiter[] | undefined;
+  /** Batches in flight, oldest first (a Set keeps insertion order). */
   private readonly inFlight = new Set<Batch>();
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
   private readonly flushPending = (): void => this.flush();
+  private readonly onWatchdog = (): void => this.expireOverdue();
 
   constructor(
     private readonly send: MgetSender,
@@ -76,7 +83,6 @@ export class MgetBatcher {
     const waiters = this.pending;
     this.pending = undefined;
     if (waiters === undefined || waiters.length === 0) return;
-    const batch: Batch = { waiters, timer: undefined, done: false };
     let keys: readonly string[];
     let positions: Int32Array | undefined;
     if (waiters.length === 1) {
@@ -102,14 +108,10 @@ export class MgetBatcher {
         }
       }
     }
-    this.inFlight.add(batch);
     const started = performance.now();
-    batch.timer = setTimeout(() => {
-      const err = new TimeoutError({ operation: OPERATION, elapsedMs: Math.round(performance.now() - started), timeoutMs: this.timeoutMs });
-      // Timers run before I/O in a loop turn: let a reply already in the socket win first.
-      setImmediate(() => this.finish(batch, err, undefined));
-    }, this.timeoutMs);
-    batch.timer.unref();
+    const batch: Batch = { waiters, started, deadline: started + this.timeoutMs, done: false, timingOut: false };
+    this.inFlight.add(batch);
+    if (this.watchdog === undefined) this.arm(this.timeoutMs);
     let sent: Promise<Array<Buffer | null>>;
     try {
       sent = this.send(keys);
@@ -123,10 +125,31 @@ export class MgetBatcher {
     );
   }
 
+  private arm(ms: number): void {
+    this.watchdog = setTimeout(this.onWatchdog, ms);
+    this.watchdog.unref();
+  }
+
+  /** Times out the batches past their deadline and re-arms for the oldest one still running. */
+  private expireOverdue(): void {
+    this.watchdog = undefined;
+    const now = performance.now();
+    for (const batch of this.inFlight) {
+      if (batch.timingOut) continue;
+      if (batch.deadline > now) {
+        this.arm(Math.max(1, Math.ceil(batch.deadline - now)));
+        return;
+      }
+      batch.timingOut = true;
+      const err = new TimeoutError({ operation: OPERATION, elapsedMs: Math.round(now - batch.started), timeoutMs: this.timeoutMs });
+      // Timers run before I/O in a loop turn: let a reply already in the socket win first.
+      setImmediate(() => this.finish(batch, err, undefined));
+    }
+  }
+
   private finish(batch: Batch, err: unknown, reply: Array<Buffer | null> | { raws: Array<Buffer | null>; positions: Int32Array } | undefined): void {
     if (batch.done) return;
     batch.done = true;
-    clearTimeout(batch.timer);
     this.inFlight.delete(batch);
     if (reply === undefined) {
       for (const waiter of batch.waiters) settleError(waiter, err);
