@@ -1,7 +1,7 @@
 import { ConfigurationError, InvalidIdentifierError, LoaderError } from '../errors.js';
 import type { CacheEventMap, CacheEventName, CacheStats } from './cache-events.js';
 import { decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
-import { AuthorizationKeys } from './authorization-keys.js';
+import { AuthorizationKeys, type KeyRecord } from './authorization-keys.js';
 import { assertIdentifier, isUuid, resourceScope, tagScope, userScope, type IdentifierValidator } from './keys.js';
 import { createLayeredCache, type LayeredCache, type LoaderBreakerOptions, type LoaderResult, type ReadItem } from './layered-cache.js';
 import type { CacheLayer, InvalidationBus } from './types.js';
@@ -168,15 +168,26 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   check(request: AuthorizationRequest, options?: CheckOptions): Promise<Decision> {
-    let key: string;
+    let record: KeyRecord;
     let minVersion: string | undefined;
     try {
-      key = this.keyOf(request);
+      record = this.keys.lookup(request);
       minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.engine.getByKey(key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    if (minVersion === undefined) {
+      // An L1 hit answers synchronously; repeated hits on one entry share one settled promise.
+      const entry = this.engine.localHit(record.key, request, this.itemForKey);
+      if (entry !== undefined) {
+        if (record.answered !== entry) {
+          record.answered = entry;
+          record.answer = Promise.resolve(entry.value);
+        }
+        return record.answer as Promise<Decision>;
+      }
+    }
+    return this.engine.getByKey(record.key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {

@@ -8,12 +8,23 @@ export interface KeyParts {
   readonly action: string;
 }
 
-/** One action's key under a (user, resource) pair: a short list, since a resource sees few actions. */
-interface ActionKey {
+/**
+ * One remembered key: its action, the key, the pair's scopes, and the last answer `check` gave from L1 for it
+ * (the entry and its resolved promise), so repeated hits on one entry return the same settled promise.
+ */
+export interface KeyRecord {
   readonly action: string;
   readonly key: string;
   /** The pair's invalidation scopes `[u:{user}, r:resource]`, one shared array per pair. */
   readonly scopes: readonly string[];
+  /** The L1 entry `answer` was made from. */
+  answered: unknown;
+  /** `Promise.resolve(answered.value)`. */
+  answer: Promise<unknown> | undefined;
+}
+
+/** A key record in a (user, resource) pair's short list (a resource sees few actions). */
+interface ActionKey extends KeyRecord {
   readonly next: ActionKey | undefined;
 }
 
@@ -80,6 +91,15 @@ export class AuthorizationKeys {
     return this.entryOf(request).scopes;
   }
 
+  /**
+   * The record of `request`'s key (validated, remembered).
+   *
+   * @throws {@link InvalidIdentifierError} for a missing request or an invalid id or action.
+   */
+  lookup(request: KeyParts): KeyRecord {
+    return this.entryOf(request);
+  }
+
   private entryOf(request: KeyParts): ActionKey {
     if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
     // Map.get on a non-string (a number, undefined) simply misses: validation happens on the slow path.
@@ -115,7 +135,7 @@ export class AuthorizationKeys {
     const head = byResource.get(request.resourceId);
     // Same strings as userScope() / resourceScope(), from the escaped parts.
     const scopes = head?.scopes ?? Object.freeze([`u:{${user}}`, `r:${resource}`]);
-    const node: ActionKey = { action: request.action, key, scopes, next: head };
+    const node: ActionKey = { action: request.action, key, scopes, answered: undefined, answer: undefined, next: head };
     let length = 0;
     for (let n = head; n !== undefined; n = n.next) length++;
     if (length < MAX_ACTIONS_PER_PAIR) {

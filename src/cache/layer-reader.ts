@@ -72,10 +72,9 @@ export class LayerReader<V> {
     this.counters = layers.map(() => ({ hits: 0, misses: 0, errors: 0, latency: new LatencyRecorder() }));
   }
 
-  /** Counts a hit answered by the engine's synchronous L1 fast path. */
-  recordLocalHit(layerIndex: number): void {
-    const counters = this.counters[layerIndex];
-    if (counters) counters.hits++;
+  /** The hit counter of layer `layerIndex`, for the engine's synchronous L1 fast path (a dummy when there is none). */
+  countersOf(layerIndex: number): { hits: number } {
+    return this.counters[layerIndex] ?? { hits: 0 };
   }
 
   /** Reads `items` through every layer, fastest first. */

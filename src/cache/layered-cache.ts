@@ -80,6 +80,11 @@ export interface LayeredCache<V, R> {
    * Pass a function created once (not a per-call closure) so an L1 hit allocates nothing extra.
    */
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /**
+   * The synchronous part of `getByKey`: the fresh, valid L1 entry for `key`, counted as a hit (stats, events,
+   * refresh-ahead through `makeItem`), or `undefined` when the read must go further.
+   */
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -143,6 +148,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private readonly jitter: number;
   private readonly loaderTimeoutMs: number;
   private readonly stampTtlMs: number;
+  /** L1's hit counter, bumped directly by the fast path. */
+  private readonly l1Counters: { hits: number };
   /** Remaining lifetime above which the coarse clock may judge an L1 entry fresh. */
   private readonly coarseFreshMs: number;
   private readonly name: string;
@@ -175,6 +182,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.stampTtlMs = Math.ceil(this.ttlMs * (1 + this.jitter) + this.graceMs + this.loaderTimeoutMs + 60_000);
     this.stamps = new StampRegistry(this.stampTtlMs);
     this.reader = new LayerReader(this.layers, this.stamps, this.clock, this.events);
+    this.l1Counters = this.reader.countersOf(0);
     this.unsubscribe = options.bus?.subscribe({
       onMessage: (message) => this.onBusMessage(message),
       onReconnect: () => this.onBusReconnect(),
@@ -186,23 +194,34 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V> {
-    const l1 = this.l1;
-    if (l1 !== undefined && (options === undefined || options.minVersion === undefined)) {
-      // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
-      const entry = l1.peek?.(key);
-      if (entry !== undefined && this.stamps.isValid(entry, key)) {
-        const remaining = this.remainingLifetime(entry);
-        if (remaining > 0) {
-          this.counters.hits++;
-          this.reader.recordLocalHit(0);
-          if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
-          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
-          if (remaining <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
-          return Promise.resolve(entry.value);
-        }
-      }
+    if (options === undefined || options.minVersion === undefined) {
+      const entry = this.localHit(key, arg, makeItem);
+      if (entry !== undefined) return Promise.resolve(entry.value);
     }
     return this.getOne(makeItem(key, arg), options);
+  }
+
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined {
+    const l1 = this.l1;
+    if (l1 === undefined) return undefined;
+    // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
+    const entry = l1.peek?.(key);
+    if (entry === undefined || !this.stamps.isValid(entry, key)) return undefined;
+    const remaining = this.remainingLifetime(entry);
+    if (remaining <= 0) return undefined;
+    this.counters.hits++;
+    this.l1Counters.hits++;
+    if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
+    if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
+    if (remaining <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
+    return entry;
+  }
+
+  peek(key: string, minVersion?: string): V | undefined {
+    const entry = this.l1?.peek?.(key);
+    if (entry === undefined || !this.stamps.isValid(entry, key) || this.remainingLifetime(entry) <= 0) return undefined;
+    if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
+    return entry.value;
   }
 
   /** One item through the layers (an L1 miss of `check`): a promise chain, no batch bookkeeping on a hit. */
@@ -221,13 +240,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
       if (read.stale !== undefined) stale.set(0, read.stale);
       return this.loadPending([item], [0], stale, values, options).then(() => values[0] as V);
     });
-  }
-
-  peek(key: string, minVersion?: string): V | undefined {
-    const entry = this.l1?.peek?.(key);
-    if (entry === undefined || !this.stamps.isValid(entry, key) || this.remainingLifetime(entry) <= 0) return undefined;
-    if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
-    return entry.value;
   }
 
   async getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]> {
