@@ -35,8 +35,8 @@ function expire(): void {
  * ```
  */
 export function coarseNow(): number {
-  // Fakes are detected when the reading is refreshed: a reading taken before they were installed lives ~1 ms.
-  if (cached !== 0) return cached;
+  // A replaced Date.now (fake timers, spies) is always honoured, even within the millisecond.
+  if (cached !== 0 && Date.now === nativeNow) return cached;
   const now = Date.now();
   if (Date.now === nativeNow && globalThis.setTimeout === nativeSetTimeout) {
     cached = now;
