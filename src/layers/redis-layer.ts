@@ -149,8 +149,13 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     if (!this.breaker.tryAcquire()) return Promise.reject(new CircuitOpenError(this.name, this.breaker.retryAfterMs()));
     let read: Promise<Array<Buffer | null>>;
     try {
-      const signal = resolveBudget(this.timeoutMs, 'redis.mget').signal;
-      read = tracing.redis.hasSubscribers ? traceCall(tracing.redis, { operation: 'mget' }, () => this.batcher.read(keys, signal)) : this.batcher.read(keys, signal);
+      // min(timeoutMs, remaining deadline): the batch has the first, a caller whose deadline is sooner gets the
+      // second. Only `ms` is read: the deadline's AbortSignal is neither listened to nor created here.
+      const budget = resolveBudget(this.timeoutMs, 'redis.mget');
+      const deadlineAt = budget.deadlineBound ? performance.now() + budget.ms : Infinity;
+      read = tracing.redis.hasSubscribers
+        ? traceCall(tracing.redis, { operation: 'mget' }, () => this.batcher.read(keys, deadlineAt))
+        : this.batcher.read(keys, deadlineAt);
     } catch (err) {
       this.settleBreaker(err);
       return Promise.reject(err);

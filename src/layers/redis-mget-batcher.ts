@@ -1,5 +1,4 @@
-import { TimeoutError } from '../errors.js';
-import { abortError } from '../resilience/deadline.js';
+import { DeadlineExceededError, TimeoutError } from '../errors.js';
 
 /** Sends one MGET of `keys` (the layer adds its prefix) and resolves to its raw replies, in order. */
 export type MgetSender = (keys: readonly string[]) => Promise<Array<Buffer | null>>;
@@ -8,9 +7,8 @@ interface Waiter {
   readonly keys: readonly string[];
   readonly resolve: (raws: Array<Buffer | null>) => void;
   readonly reject: (err: unknown) => void;
-  /** The caller's deadline signal (ambient `withDeadline`), if any. */
-  readonly deadline: AbortSignal | undefined;
-  onDeadline: (() => void) | undefined;
+  /** `performance.now()` at which the caller's request deadline ends its wait, when sooner than the batch's. */
+  readonly deadlineAt: number;
   settled: boolean;
 }
 
@@ -18,8 +16,10 @@ interface Waiter {
 interface Batch {
   readonly waiters: readonly Waiter[];
   readonly started: number;
-  /** `performance.now()` after which it times out. */
+  /** `performance.now()` after which the whole batch times out. */
   readonly deadline: number;
+  /** Whether some waiter has its own, earlier deadline. */
+  readonly hasWaiterDeadlines: boolean;
   done: boolean;
   timingOut: boolean;
 }
@@ -29,17 +29,16 @@ const OPERATION = 'redis.mget';
 /**
  * Coalesces the reads issued in one tick on a single Redis node into one MGET
  * with each key sent once (the global stamp, and a user's stamp shared by many
- * checks, appear once). One unref'd watchdog timer per layer bounds every batch
- * in flight by `timeoutMs` (batches start in order, so it only ever waits for the
- * oldest): no timer is created or cleared per command, nor per caller. Each caller
- * is also bounded by its own request deadline through the deadline's abort signal
- * (an event listener, not a timer). No AbortSignal is created: ioredis cannot
- * cancel a command. Internal to `redisLayer`.
+ * checks, appear once). One unref'd watchdog timer per layer bounds everything
+ * in flight: each batch by `timeoutMs`, and each caller whose request deadline
+ * ends sooner by that deadline (it then fails alone with `E_DEADLINE`). No timer
+ * is created or cleared per command or per caller, and no AbortSignal is created
+ * or read (ioredis cannot cancel a command anyway). Internal to `redisLayer`.
  *
  * @example
  * ```ts
  * const batcher = new MgetBatcher((keys) => client.mgetBuffer(...keys), 50);
- * const raws = await batcher.read(['app:a', 'app:b'], undefined);
+ * const raws = await batcher.read(['app:a', 'app:b'], Infinity);
  * ```
  */
 export class MgetBatcher {
@@ -47,6 +46,8 @@ export class MgetBatcher {
   /** Batches in flight, oldest first (a Set keeps insertion order). */
   private readonly inFlight = new Set<Batch>();
   private watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` at which the watchdog fires. */
+  private watchdogAt = Infinity;
   private readonly flushPending = (): void => this.flush();
   private readonly onWatchdog = (): void => this.expireOverdue();
 
@@ -55,19 +56,18 @@ export class MgetBatcher {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Raw replies for `keys` (unprefixed), from this tick's shared MGET. */
-  read(keys: readonly string[], deadline: AbortSignal | undefined): Promise<Array<Buffer | null>> {
+  /**
+   * Raw replies for `keys` (unprefixed), from this tick's shared MGET.
+   *
+   * @param deadlineAt - `performance.now()` at which the caller's request deadline ends, or `Infinity`.
+   */
+  read(keys: readonly string[], deadlineAt: number): Promise<Array<Buffer | null>> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { keys, resolve, reject, deadline, onDeadline: undefined, settled: false };
-      if (deadline !== undefined) {
-        waiter.onDeadline = () => settleError(waiter, abortError(deadline, OPERATION));
-        deadline.addEventListener('abort', waiter.onDeadline, { once: true });
-      }
       if (this.pending === undefined) {
         this.pending = [];
         queueMicrotask(this.flushPending);
       }
-      this.pending.push(waiter);
+      this.pending.push({ keys, resolve, reject, deadlineAt, settled: false });
     });
   }
 
@@ -85,8 +85,11 @@ export class MgetBatcher {
     if (waiters === undefined || waiters.length === 0) return;
     let keys: readonly string[];
     let positions: Int32Array | undefined;
+    let earliest = Infinity;
     if (waiters.length === 1) {
-      keys = (waiters[0] as Waiter).keys;
+      const waiter = waiters[0] as Waiter;
+      keys = waiter.keys;
+      earliest = waiter.deadlineAt;
     } else {
       // Each key once: the global stamp is in every read, a user's stamp in each of the user's reads.
       const seen = new Map<string, number>();
@@ -97,6 +100,7 @@ export class MgetBatcher {
       positions = new Int32Array(total);
       let p = 0;
       for (const waiter of waiters) {
+        if (waiter.deadlineAt < earliest) earliest = waiter.deadlineAt;
         for (const key of waiter.keys) {
           let at = seen.get(key);
           if (at === undefined) {
@@ -109,9 +113,10 @@ export class MgetBatcher {
       }
     }
     const started = performance.now();
-    const batch: Batch = { waiters, started, deadline: started + this.timeoutMs, done: false, timingOut: false };
+    const deadline = started + this.timeoutMs;
+    const batch: Batch = { waiters, started, deadline, hasWaiterDeadlines: earliest < deadline, done: false, timingOut: false };
     this.inFlight.add(batch);
-    if (this.watchdog === undefined) this.arm(this.timeoutMs);
+    this.armBy(Math.min(deadline, earliest), started);
     let sent: Promise<Array<Buffer | null>>;
     try {
       sent = this.send(keys);
@@ -125,26 +130,41 @@ export class MgetBatcher {
     );
   }
 
-  private arm(ms: number): void {
-    this.watchdog = setTimeout(this.onWatchdog, ms);
+  /** Makes sure the watchdog fires no later than `at` (it is only re-armed for a sooner time). */
+  private armBy(at: number, now: number): void {
+    if (this.watchdog !== undefined) {
+      if (at >= this.watchdogAt) return;
+      clearTimeout(this.watchdog);
+    }
+    this.watchdogAt = at;
+    this.watchdog = setTimeout(this.onWatchdog, Math.max(1, Math.ceil(at - now)));
     this.watchdog.unref();
   }
 
-  /** Times out the batches past their deadline and re-arms for the oldest one still running. */
+  /** Times out what is overdue and re-arms for the next limit still running. */
   private expireOverdue(): void {
     this.watchdog = undefined;
+    this.watchdogAt = Infinity;
     const now = performance.now();
+    let next = Infinity;
     for (const batch of this.inFlight) {
       if (batch.timingOut) continue;
-      if (batch.deadline > now) {
-        this.arm(Math.max(1, Math.ceil(batch.deadline - now)));
-        return;
+      if (batch.deadline <= now) {
+        batch.timingOut = true;
+        const err = new TimeoutError({ operation: OPERATION, elapsedMs: Math.round(now - batch.started), timeoutMs: this.timeoutMs });
+        // Timers run before I/O in a loop turn: let a reply already in the socket win first.
+        setImmediate(() => this.finish(batch, err, undefined));
+        continue;
       }
-      batch.timingOut = true;
-      const err = new TimeoutError({ operation: OPERATION, elapsedMs: Math.round(now - batch.started), timeoutMs: this.timeoutMs });
-      // Timers run before I/O in a loop turn: let a reply already in the socket win first.
-      setImmediate(() => this.finish(batch, err, undefined));
+      if (batch.deadline < next) next = batch.deadline;
+      if (!batch.hasWaiterDeadlines) continue;
+      for (const waiter of batch.waiters) {
+        if (waiter.settled || waiter.deadlineAt === Infinity) continue;
+        if (waiter.deadlineAt <= now) setImmediate(() => settleError(waiter, new DeadlineExceededError(OPERATION, 0)));
+        else if (waiter.deadlineAt < next) next = waiter.deadlineAt;
+      }
     }
+    if (next !== Infinity) this.armBy(next, now);
   }
 
   private finish(batch: Batch, err: unknown, reply: Array<Buffer | null> | { raws: Array<Buffer | null>; positions: Int32Array } | undefined): void {
@@ -168,17 +188,14 @@ export class MgetBatcher {
   }
 }
 
-function release(waiter: Waiter): boolean {
-  if (waiter.settled) return false;
-  waiter.settled = true;
-  if (waiter.onDeadline !== undefined) waiter.deadline?.removeEventListener('abort', waiter.onDeadline);
-  return true;
-}
-
 function settleValue(waiter: Waiter, raws: Array<Buffer | null>): void {
-  if (release(waiter)) waiter.resolve(raws);
+  if (waiter.settled) return;
+  waiter.settled = true;
+  waiter.resolve(raws);
 }
 
 function settleError(waiter: Waiter, err: unknown): void {
-  if (release(waiter)) waiter.reject(err);
+  if (waiter.settled) return;
+  waiter.settled = true;
+  waiter.reject(err);
 }
