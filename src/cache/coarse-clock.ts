@@ -12,6 +12,11 @@
  * The reading is at most ~1 ms old while the event loop turns; a larger error needs the
  * loop to be stuck for longer than this margin within one turn (when every timer in the
  * process is that late too). Entries closer to expiry are judged on an exact reading.
+ *
+ * @example
+ * ```ts
+ * const fresh = entry.expiresAt - coarseNow() > COARSE_MARGIN_MS || entry.expiresAt > Date.now();
+ * ```
  */
 export const COARSE_MARGIN_MS = 1_000;
 

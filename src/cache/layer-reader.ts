@@ -39,6 +39,14 @@ export interface OneRead<V> {
   readonly stale: Found<V> | undefined;
 }
 
+/** What one remote multi-get asks for. */
+interface RemotePlan {
+  readonly n: number;
+  readonly keys: string[];
+  readonly scopeList: string[];
+  readonly scopes: Set<string> | undefined;
+}
+
 interface LayerCounters {
   hits: number;
   misses: number;
@@ -117,13 +125,20 @@ export class LayerReader<V> {
 
   /**
    * Reads one item through the layers: what `read` does for a batch of one, with a promise chain instead of
-   * async frames and without the batch bookkeeping (the single `check` on an L1 miss).
+   * async frames and without the batch bookkeeping (the single `check` on an L1 miss). `then` runs inside the
+   * chain (one promise hop fewer than chaining on the result).
    */
-  readOne<R>(item: ReadItem<R>, minVersion: string | undefined): Promise<OneRead<V>> {
-    return this.readOneFrom(item, minVersion, 0, undefined);
+  readOne<R, T>(item: ReadItem<R>, minVersion: string | undefined, then: (read: OneRead<V>) => T | PromiseLike<T>): Promise<T> {
+    return this.readOneFrom(item, minVersion, 0, undefined, then);
   }
 
-  private readOneFrom<R>(item: ReadItem<R>, minVersion: string | undefined, from: number, stale: Found<V> | undefined): Promise<OneRead<V>> {
+  private readOneFrom<R, T>(
+    item: ReadItem<R>,
+    minVersion: string | undefined,
+    from: number,
+    stale: Found<V> | undefined,
+    then: (read: OneRead<V>) => T | PromiseLike<T>,
+  ): Promise<T> {
     for (let li = from; li < this.layers.length; li++) {
       const layer = this.layers[li] as CacheLayer<V>;
       if (layer.kind === 'local' && layer.peek !== undefined) {
@@ -131,31 +146,36 @@ export class LayerReader<V> {
         const entry = layer.peek(item.key);
         (this.counters[li] as LayerCounters).latency.record(performance.now() - started);
         const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
-        if (verdict === 'fresh') return Promise.resolve({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale });
+        if (verdict === 'fresh') return Promise.resolve(then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale }));
         if (verdict === 'stale' && stale === undefined) stale = { entry: entry as CacheEntry<V>, layer: layer.name };
         continue;
       }
       const counters = this.counters[li] as LayerCounters;
-      const started = performance.now();
       const before = stale;
-      return this.readLayer(layer, [item]).then(
-        (entries) => {
-          counters.latency.record(performance.now() - started);
-          const entry = entries[0];
-          const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
-          if (verdict === 'fresh') return { fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale: before };
-          const next = verdict === 'stale' && before === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : before;
-          return this.readOneFrom(item, minVersion, li + 1, next);
-        },
-        (err: unknown) => {
-          // A failing layer is skipped: the read degrades to the next layer or the loader.
-          counters.errors++;
-          this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
-          return this.readOneFrom(item, minVersion, li + 1, before);
-        },
-      );
+      const onEntries = (entries: Array<CacheEntry<V> | undefined>): T | PromiseLike<T> => {
+        counters.latency.record(performance.now() - started);
+        const entry = entries[0];
+        const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+        if (verdict === 'fresh') return then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale: before });
+        const next = verdict === 'stale' && before === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : before;
+        return this.readOneFrom(item, minVersion, li + 1, next, then);
+      };
+      const onError = (err: unknown): Promise<T> => {
+        // A failing layer is skipped: the read degrades to the next layer or the loader.
+        counters.errors++;
+        this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
+        return this.readOneFrom(item, minVersion, li + 1, before, then);
+      };
+      const started = performance.now();
+      if (layer.kind === 'local') return layer.getMany([item.key]).then(onEntries, onError);
+      const plan = this.remotePlan([item]);
+      // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
+      return layer.getMany(plan.keys).then((got) => {
+        const entries = this.remoteEntries(layer, plan, got);
+        return Array.isArray(entries) ? onEntries(entries) : entries.then(onEntries, onError);
+      }, onError);
     }
-    return Promise.resolve({ fresh: undefined, stale });
+    return Promise.resolve(then({ fresh: undefined, stale }));
   }
 
   /** Judges what layer `li` returned for `key`, counts it, reports it, and backfills upper layers on a hit. */
@@ -254,6 +274,13 @@ export class LayerReader<V> {
       const peek = layer.peek?.bind(layer);
       return peek ? Promise.resolve(batch.map((item) => peek(item.key))) : layer.getMany(batch.map((item) => item.key));
     }
+    const plan = this.remotePlan(batch);
+    // A `then`, not an async frame: one promise hop fewer on every L2 read.
+    return layer.getMany(plan.keys).then((got) => this.remoteEntries(layer, plan, got));
+  }
+
+  /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */
+  private remotePlan<R>(batch: ReadonlyArray<ReadItem<R>>): RemotePlan {
     // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
     const n = batch.length;
     const keys: string[] = new Array<string>(n);
@@ -271,25 +298,28 @@ export class LayerReader<V> {
         keys.push(this.stampKeyOf(scope));
       }
     }
-    // A `then`, not an async frame: one promise hop fewer on every L2 read.
-    return layer.getMany(keys).then((got) => {
-      this.recordStamps(scopeList, got, n);
-      const entries = got.slice(0, n);
-      let extra: Set<string> | undefined;
-      for (const entry of entries) {
-        if (entry === undefined) continue;
-        for (const tag of entry.tags) {
-          if (scopes !== undefined ? scopes.has(tag) : scopeList.includes(tag)) continue;
-          (extra ??= new Set()).add(tag);
-        }
+    return { n, keys, scopeList, scopes };
+  }
+
+  /** Records the stamps read with the entries; tagged entries need one more multi-get for their tags' stamps. */
+  private remoteEntries(layer: CacheLayer<V>, plan: RemotePlan, got: Array<CacheEntry<V> | undefined>): Array<CacheEntry<V> | undefined> | Promise<Array<CacheEntry<V> | undefined>> {
+    const { n, scopeList, scopes } = plan;
+    this.recordStamps(scopeList, got, n);
+    const entries = got.slice(0, n);
+    let extra: Set<string> | undefined;
+    for (const entry of entries) {
+      if (entry === undefined) continue;
+      for (const tag of entry.tags) {
+        if (scopes !== undefined ? scopes.has(tag) : scopeList.includes(tag)) continue;
+        (extra ??= new Set()).add(tag);
       }
-      if (extra === undefined) return entries;
-      // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
-      const tagList = [...extra];
-      return layer.getMany(tagList.map((tag) => this.stampKeyOf(tag))).then((stamps) => {
-        this.recordStamps(tagList, stamps, 0);
-        return entries;
-      });
+    }
+    if (extra === undefined) return entries;
+    // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
+    const tagList = [...extra];
+    return layer.getMany(tagList.map((tag) => this.stampKeyOf(tag))).then((stamps) => {
+      this.recordStamps(tagList, stamps, 0);
+      return entries;
     });
   }
 

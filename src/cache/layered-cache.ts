@@ -228,7 +228,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private getOne(item: ReadItem<R>, options: ReadOptions | undefined): Promise<V> {
     const minVersion = options?.minVersion;
     if (minVersion !== undefined) this.clock.observe(minVersion);
-    return this.reader.readOne(item, minVersion).then((read) => {
+    return this.reader.readOne(item, minVersion, (read): V | Promise<V> => {
       const found = read.fresh;
       if (found !== undefined) {
         this.counters.hits++;

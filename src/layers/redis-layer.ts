@@ -95,8 +95,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly cluster: boolean;
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
-  /** This tick's reads, sent as one MGET on a single node. */
-  private readonly batcher: MgetBatcher;
+  /** This tick's reads, sent as one MGET on a single node, decoded and accounted in the batch's callback. */
+  private readonly batcher: MgetBatcher<Array<CacheEntry<V> | undefined>>;
   /** Rejecters of the commands in flight, failed together when the connection closes. */
   private readonly inFlight = new Set<(err: Error) => void>();
 
@@ -112,7 +112,11 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'redis';
     this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
     this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
-    this.batcher = new MgetBatcher((keys) => this.sendMget(keys), timeoutMs);
+    this.batcher = new MgetBatcher((keys) => this.sendMget(keys), timeoutMs, {
+      decode: this.decodeAll,
+      succeeded: () => this.breaker.success(),
+      failed: (err) => this.settleBreaker(err),
+    });
     watchClient(this.client, this as RedisLayer<unknown>);
   }
 
@@ -147,20 +151,19 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
       return Promise.reject(new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) }));
     }
     if (!this.breaker.tryAcquire()) return Promise.reject(new CircuitOpenError(this.name, this.breaker.retryAfterMs()));
-    let read: Promise<Array<Buffer | null>>;
     try {
       // min(timeoutMs, remaining deadline): the batch has the first, a caller whose deadline is sooner gets the
       // second. Only `ms` is read: the deadline's AbortSignal is neither listened to nor created here.
       const budget = resolveBudget(this.timeoutMs, 'redis.mget');
       const deadlineAt = budget.deadlineBound ? performance.now() + budget.ms : Infinity;
-      read = tracing.redis.hasSubscribers
+      // The batcher decodes and reports to the breaker in its own callback: one promise hop to the caller.
+      return tracing.redis.hasSubscribers
         ? traceCall(tracing.redis, { operation: 'mget' }, () => this.batcher.read(keys, deadlineAt))
         : this.batcher.read(keys, deadlineAt);
     } catch (err) {
       this.settleBreaker(err);
       return Promise.reject(err);
     }
-    return read.then(this.decodeSuccess, this.rethrowFailure);
   }
 
   async set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
@@ -236,16 +239,6 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
       entries[i] = raw === null || raw === undefined ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined);
     }
     return entries;
-  };
-
-  private readonly decodeSuccess = (raws: ReadonlyArray<Buffer | null>): Array<CacheEntry<V> | undefined> => {
-    this.breaker.success();
-    return this.decodeAll(raws);
-  };
-
-  private readonly rethrowFailure = (err: unknown): never => {
-    this.settleBreaker(err);
-    throw err;
   };
 
   /**

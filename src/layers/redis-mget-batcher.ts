@@ -3,9 +3,19 @@ import { DeadlineExceededError, TimeoutError } from '../errors.js';
 /** Sends one MGET of `keys` (the layer adds its prefix) and resolves to its raw replies, in order. */
 export type MgetSender = (keys: readonly string[]) => Promise<Array<Buffer | null>>;
 
+/** What the layer does with each caller's outcome, inside the batch's own callback (no extra promise hop). */
+export interface MgetOutcome<T> {
+  /** Turns a caller's raw replies into its result (e.g. decoded entries). */
+  decode(raws: Array<Buffer | null>): T;
+  /** Called once per caller whose read failed (breaker accounting), before its promise rejects. */
+  failed(err: unknown): void;
+  /** Called once per caller whose read succeeded, before its promise resolves. */
+  succeeded(): void;
+}
+
 interface Waiter {
   readonly keys: readonly string[];
-  readonly resolve: (raws: Array<Buffer | null>) => void;
+  readonly resolve: (result: never) => void;
   readonly reject: (err: unknown) => void;
   /** `performance.now()` at which the caller's request deadline ends its wait, when sooner than the batch's. */
   readonly deadlineAt: number;
@@ -37,11 +47,11 @@ const OPERATION = 'redis.mget';
  *
  * @example
  * ```ts
- * const batcher = new MgetBatcher((keys) => client.mgetBuffer(...keys), 50);
- * const raws = await batcher.read(['app:a', 'app:b'], Infinity);
+ * const batcher = new MgetBatcher((keys) => client.mgetBuffer(...keys), 50, outcome);
+ * const entries = await batcher.read(['app:a', 'app:b'], Infinity);
  * ```
  */
-export class MgetBatcher {
+export class MgetBatcher<T = Array<Buffer | null>> {
   private pending: Waiter[] | undefined;
   /** Batches in flight, oldest first (a Set keeps insertion order). */
   private readonly inFlight = new Set<Batch>();
@@ -54,6 +64,7 @@ export class MgetBatcher {
   constructor(
     private readonly send: MgetSender,
     private readonly timeoutMs: number,
+    private readonly outcome: MgetOutcome<T> = RAW as unknown as MgetOutcome<T>,
   ) {}
 
   /**
@@ -61,13 +72,13 @@ export class MgetBatcher {
    *
    * @param deadlineAt - `performance.now()` at which the caller's request deadline ends, or `Infinity`.
    */
-  read(keys: readonly string[], deadlineAt: number): Promise<Array<Buffer | null>> {
-    return new Promise((resolve, reject) => {
+  read(keys: readonly string[], deadlineAt: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       if (this.pending === undefined) {
         this.pending = [];
         queueMicrotask(this.flushPending);
       }
-      this.pending.push({ keys, resolve, reject, deadlineAt, settled: false });
+      this.pending.push({ keys, resolve: resolve as (result: never) => void, reject, deadlineAt, settled: false });
     });
   }
 
@@ -76,7 +87,7 @@ export class MgetBatcher {
     for (const batch of [...this.inFlight]) this.finish(batch, err, undefined);
     const pending = this.pending;
     this.pending = undefined;
-    if (pending !== undefined) for (const waiter of pending) settleError(waiter, err);
+    if (pending !== undefined) for (const waiter of pending) this.settleError(waiter, err);
   }
 
   private flush(): void {
@@ -160,11 +171,33 @@ export class MgetBatcher {
       if (!batch.hasWaiterDeadlines) continue;
       for (const waiter of batch.waiters) {
         if (waiter.settled || waiter.deadlineAt === Infinity) continue;
-        if (waiter.deadlineAt <= now) setImmediate(() => settleError(waiter, new DeadlineExceededError(OPERATION, 0)));
+        if (waiter.deadlineAt <= now) setImmediate(() => this.settleError(waiter, new DeadlineExceededError(OPERATION, 0)));
         else if (waiter.deadlineAt < next) next = waiter.deadlineAt;
       }
     }
     if (next !== Infinity) this.armBy(next, now);
+  }
+
+  private settleValue(waiter: Waiter, raws: Array<Buffer | null>): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    let result: T;
+    try {
+      result = this.outcome.decode(raws);
+    } catch (err) {
+      this.outcome.failed(err);
+      waiter.reject(err);
+      return;
+    }
+    this.outcome.succeeded();
+    (waiter.resolve as (result: T) => void)(result);
+  }
+
+  private settleError(waiter: Waiter, err: unknown): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    this.outcome.failed(err);
+    waiter.reject(err);
   }
 
   private finish(batch: Batch, err: unknown, reply: Array<Buffer | null> | { raws: Array<Buffer | null>; positions: Int32Array } | undefined): void {
@@ -172,30 +205,21 @@ export class MgetBatcher {
     batch.done = true;
     this.inFlight.delete(batch);
     if (reply === undefined) {
-      for (const waiter of batch.waiters) settleError(waiter, err);
+      for (const waiter of batch.waiters) this.settleError(waiter, err);
       return;
     }
     if (Array.isArray(reply)) {
-      settleValue(batch.waiters[0] as Waiter, reply);
+      this.settleValue(batch.waiters[0] as Waiter, reply);
       return;
     }
     let p = 0;
     for (const waiter of batch.waiters) {
       const raws = new Array<Buffer | null>(waiter.keys.length);
       for (let j = 0; j < raws.length; j++) raws[j] = reply.raws[reply.positions[p++] as number] ?? null;
-      settleValue(waiter, raws);
+      this.settleValue(waiter, raws);
     }
   }
 }
 
-function settleValue(waiter: Waiter, raws: Array<Buffer | null>): void {
-  if (waiter.settled) return;
-  waiter.settled = true;
-  waiter.resolve(raws);
-}
-
-function settleError(waiter: Waiter, err: unknown): void {
-  if (waiter.settled) return;
-  waiter.settled = true;
-  waiter.reject(err);
-}
+/** The default outcome: raw replies, nothing to account. */
+const RAW: MgetOutcome<Array<Buffer | null>> = { decode: (raws) => raws, failed: () => undefined, succeeded: () => undefined };
