@@ -49,9 +49,12 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   peek(key: string): CacheEntry<V> | undefined {
     const slot = this.lru.get(key);
     if (slot === undefined) return undefined;
-    // Far from its deadline the coarse clock decides; near it, an exact reading does.
-    const left = slot.until - coarseNow();
-    if (left > COARSE_MARGIN_MS || (left > 0 && slot.until > Date.now())) return slot.entry;
+    // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
+    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+  }
+
+  private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
+    if (slot.until > Date.now()) return slot.entry;
     this.lru.delete(key);
     return undefined;
   }
