@@ -1,15 +1,8 @@
 import { ConfigurationError, InvalidIdentifierError, LoaderError } from '../errors.js';
 import type { CacheEventMap, CacheEventName, CacheStats } from './cache-events.js';
 import { decodeConsistencyToken, type ConsistencyToken } from './consistency-token.js';
-import {
-  assertIdentifier,
-  isUuid,
-  resourceScope,
-  tagScope,
-  userScope,
-  ValidatedIdentifiers,
-  type IdentifierValidator,
-} from './keys.js';
+import { AuthorizationKeys, type KeyRecord } from './authorization-keys.js';
+import { assertIdentifier, isUuid, resourceScope, tagScope, userScope, type IdentifierValidator } from './keys.js';
 import { createLayeredCache, type LayeredCache, type LoaderBreakerOptions, type LoaderResult, type ReadItem } from './layered-cache.js';
 import type { CacheLayer, InvalidationBus } from './types.js';
 import type { VersionClock } from './version.js';
@@ -135,17 +128,13 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   /** `itemFor`, bound once: `check` hands it to the engine instead of a closure per call. */
   private readonly itemForKey = (key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> => this.itemFor(key, request);
   private readonly validateId: IdentifierValidator;
-  private readonly users: ValidatedIdentifiers;
-  private readonly resources: ValidatedIdentifiers;
-  private readonly actions: ValidatedIdentifiers;
+  private readonly keys: AuthorizationKeys;
 
   constructor(options: AuthorizationCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigurationError('options', 'must be an object');
     if (typeof options.loader !== 'function') throw new ConfigurationError('loader', 'must be a function');
     this.validateId = options.validateId ?? isUuid;
-    this.users = new ValidatedIdentifiers('userId', this.validateId);
-    this.resources = new ValidatedIdentifiers('resourceId', this.validateId);
-    this.actions = new ValidatedIdentifiers('action', undefined, 1_000);
+    this.keys = new AuthorizationKeys(this.validateId);
     const ttlMs = options.ttlMs ?? 60_000;
     const negativeTtlMs = options.negativeTtlMs ?? Math.min(ttlMs, 10_000);
     if (!(negativeTtlMs >= 0) || !Number.isFinite(negativeTtlMs)) throw new ConfigurationError('negativeTtlMs', 'must be a finite number >= 0');
@@ -179,15 +168,26 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   check(request: AuthorizationRequest, options?: CheckOptions): Promise<Decision> {
-    let key: string;
+    let record: KeyRecord;
     let minVersion: string | undefined;
     try {
-      key = this.keyOf(request);
+      record = this.keys.lookup(request);
       minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.engine.getByKey(key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    if (minVersion === undefined) {
+      // An L1 hit answers synchronously; repeated hits on one entry share one settled promise.
+      const entry = this.engine.localHit(record.key, request, this.itemForKey);
+      if (entry !== undefined) {
+        if (record.answered !== entry) {
+          record.answered = entry;
+          record.answer = Promise.resolve(entry.value);
+        }
+        return record.answer as Promise<Decision>;
+      }
+    }
+    return this.engine.getByKey(record.key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
@@ -264,9 +264,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   keyOf(request: AuthorizationRequest): string {
-    if (typeof request !== 'object' || request === null) throw new InvalidIdentifierError('request');
-    // Same composition as authorizationKey(), from memoised validated parts.
-    return `authz:{${this.users.escaped(request.userId)}}:${this.resources.escaped(request.resourceId)}:${this.actions.escaped(request.action)}`;
+    // Same string as authorizationKey(), remembered per (user, resource, action): no string is built on a hit.
+    return this.keys.keyOf(request);
   }
 
   close(): Promise<void> {
@@ -281,8 +280,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
     return {
       key,
-      // Same strings as userScope() / resourceScope(), from the memoised escaped parts.
-      scopes: [`u:{${this.users.escaped(request.userId)}}`, `r:${this.resources.escaped(request.resourceId)}`],
+      scopes: this.keys.scopesOf(request),
       request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
     };
   }

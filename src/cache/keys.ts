@@ -153,7 +153,8 @@ export class ValidatedIdentifiers {
     }
     if (this.field === 'action' || this.validator === undefined) assertAction(id);
     else assertIdentifier(id, this.field, this.validator);
-    const part = escapeKeyPart(id as string);
+    // A UUID (the default validator) has no delimiter to escape; custom validators' ids are escaped.
+    const part = this.validator === isUuid ? (id as string) : escapeKeyPart(id as string);
     if (this.known.size >= this.max) this.known.clear();
     this.known.set(id as string, part);
     return part;

@@ -30,6 +30,23 @@ export interface ReadResult<V> {
   readonly pending: number[];
 }
 
+/** Stamp keys remembered at most (then the memo starts over). */
+const MAX_STAMP_KEYS = 20_000;
+
+/** Outcome of reading one item: the fresh entry, if any, and a stale one within grace as a fallback. */
+export interface OneRead<V> {
+  readonly fresh: Found<V> | undefined;
+  readonly stale: Found<V> | undefined;
+}
+
+/** What one remote multi-get asks for. */
+interface RemotePlan {
+  readonly n: number;
+  readonly keys: string[];
+  readonly scopeList: string[];
+  readonly scopes: Set<string> | undefined;
+}
+
 interface LayerCounters {
   hits: number;
   misses: number;
@@ -51,6 +68,8 @@ interface LayerCounters {
  */
 export class LayerReader<V> {
   private readonly counters: LayerCounters[];
+  /** scope → its stamp key, so hot scopes' stamp keys are built and hashed once. */
+  private readonly stampKeys = new Map<string, string>();
 
   constructor(
     private readonly layers: ReadonlyArray<CacheLayer<V>>,
@@ -61,10 +80,9 @@ export class LayerReader<V> {
     this.counters = layers.map(() => ({ hits: 0, misses: 0, errors: 0, latency: new LatencyRecorder() }));
   }
 
-  /** Counts a hit answered by the engine's synchronous L1 fast path. */
-  recordLocalHit(layerIndex: number): void {
-    const counters = this.counters[layerIndex];
-    if (counters) counters.hits++;
+  /** The hit counter of layer `layerIndex`, for the engine's synchronous L1 fast path (a dummy when there is none). */
+  countersOf(layerIndex: number): { hits: number } {
+    return this.counters[layerIndex] ?? { hits: 0 };
   }
 
   /** Reads `items` through every layer, fastest first. */
@@ -89,27 +107,93 @@ export class LayerReader<V> {
       }
       const now = Date.now();
       const next: number[] = [];
-      pending.forEach((index, j) => {
-        const key = (items[index] as ReadItem<R>).key;
+      for (let j = 0; j < pending.length; j++) {
+        const index = pending[j] as number;
         const entry = entries[j];
-        const verdict = entry === undefined ? undefined : this.judge(entry, key, minVersion, now);
+        const verdict = this.classify(li, (items[index] as ReadItem<R>).key, entry, minVersion, now);
         if (verdict === 'fresh') {
-          counters.hits++;
           fresh.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
-          if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
-          if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
-          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: layer.name });
-          return;
+          continue;
         }
-        counters.misses++;
         if (verdict === 'stale' && !stale.has(index)) stale.set(index, { entry: entry as CacheEntry<V>, layer: layer.name });
-        if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
-        if (channels.cacheMiss.hasSubscribers) channels.cacheMiss.publish({ layer: layer.name });
         next.push(index);
-      });
+      }
       pending = next;
     }
     return { fresh, stale, pending };
+  }
+
+  /**
+   * Reads one item through the layers: what `read` does for a batch of one, with a promise chain instead of
+   * async frames and without the batch bookkeeping (the single `check` on an L1 miss). `then` runs inside the
+   * chain (one promise hop fewer than chaining on the result).
+   */
+  readOne<R, T>(item: ReadItem<R>, minVersion: string | undefined, then: (read: OneRead<V>) => T | PromiseLike<T>): Promise<T> {
+    return this.readOneFrom(item, minVersion, 0, undefined, then);
+  }
+
+  private readOneFrom<R, T>(
+    item: ReadItem<R>,
+    minVersion: string | undefined,
+    from: number,
+    stale: Found<V> | undefined,
+    then: (read: OneRead<V>) => T | PromiseLike<T>,
+  ): Promise<T> {
+    for (let li = from; li < this.layers.length; li++) {
+      const layer = this.layers[li] as CacheLayer<V>;
+      if (layer.kind === 'local' && layer.peek !== undefined) {
+        const started = performance.now();
+        const entry = layer.peek(item.key);
+        (this.counters[li] as LayerCounters).latency.record(performance.now() - started);
+        const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+        if (verdict === 'fresh') return Promise.resolve(then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale }));
+        if (verdict === 'stale' && stale === undefined) stale = { entry: entry as CacheEntry<V>, layer: layer.name };
+        continue;
+      }
+      const counters = this.counters[li] as LayerCounters;
+      const before = stale;
+      const onEntries = (entries: Array<CacheEntry<V> | undefined>): T | PromiseLike<T> => {
+        counters.latency.record(performance.now() - started);
+        const entry = entries[0];
+        const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+        if (verdict === 'fresh') return then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale: before });
+        const next = verdict === 'stale' && before === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : before;
+        return this.readOneFrom(item, minVersion, li + 1, next, then);
+      };
+      const onError = (err: unknown): Promise<T> => {
+        // A failing layer is skipped: the read degrades to the next layer or the loader.
+        counters.errors++;
+        this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
+        return this.readOneFrom(item, minVersion, li + 1, before, then);
+      };
+      const started = performance.now();
+      if (layer.kind === 'local') return layer.getMany([item.key]).then(onEntries, onError);
+      const plan = this.remotePlan([item]);
+      // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
+      return layer.getMany(plan.keys).then((got) => {
+        const entries = this.remoteEntries(layer, plan, got);
+        return Array.isArray(entries) ? onEntries(entries) : entries.then(onEntries, onError);
+      }, onError);
+    }
+    return Promise.resolve(then({ fresh: undefined, stale }));
+  }
+
+  /** Judges what layer `li` returned for `key`, counts it, reports it, and backfills upper layers on a hit. */
+  private classify(li: number, key: string, entry: CacheEntry<V> | undefined, minVersion: string | undefined, now: number): 'fresh' | 'stale' | undefined {
+    const layer = this.layers[li] as CacheLayer<V>;
+    const counters = this.counters[li] as LayerCounters;
+    const verdict = entry === undefined ? undefined : this.judge(entry, key, minVersion, now);
+    if (verdict === 'fresh') {
+      counters.hits++;
+      if (li > 0) this.backfill(li, key, entry as CacheEntry<V>, now);
+      if (this.events.active > 0) this.events.emit('hit', { key, layer: layer.name });
+      if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: layer.name });
+      return verdict;
+    }
+    counters.misses++;
+    if (this.events.active > 0) this.events.emit('miss', { key, layer: layer.name });
+    if (channels.cacheMiss.hasSubscribers) channels.cacheMiss.publish({ layer: layer.name });
+    return verdict;
   }
 
   /** Writes `entry` to the first `upTo` layers for its remaining lifetime; failures are reported, not thrown. */
@@ -185,35 +269,81 @@ export class LayerReader<V> {
     return entry.expiresAt > now ? 'fresh' : 'stale';
   }
 
-  private async readLayer<R>(layer: CacheLayer<V>, batch: ReadonlyArray<ReadItem<R>>): Promise<Array<CacheEntry<V> | undefined>> {
+  private readLayer<R>(layer: CacheLayer<V>, batch: ReadonlyArray<ReadItem<R>>): Promise<Array<CacheEntry<V> | undefined>> {
     if (layer.kind === 'local') {
       const peek = layer.peek?.bind(layer);
-      return peek ? batch.map((item) => peek(item.key)) : layer.getMany(batch.map((item) => item.key));
+      return peek ? Promise.resolve(batch.map((item) => peek(item.key))) : layer.getMany(batch.map((item) => item.key));
     }
-    // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
-    const scopes = new Set<string>([GLOBAL_SCOPE]);
-    for (const item of batch) for (const scope of item.scopes) scopes.add(scope);
-    const scopeList = [...scopes];
-    const got = await layer.getMany([...batch.map((item) => item.key), ...scopeList.map(stampKey)]);
-    this.recordStamps(scopeList, got.slice(batch.length));
-    const entries = got.slice(0, batch.length);
-    const extra = new Set<string>();
-    for (const entry of entries) for (const tag of entry?.tags ?? []) if (!scopes.has(tag)) extra.add(tag);
-    if (extra.size > 0) {
-      // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
-      const tagList = [...extra];
-      this.recordStamps(tagList, await layer.getMany(tagList.map(stampKey)));
-    }
-    return entries;
+    const plan = this.remotePlan(batch);
+    // A `then`, not an async frame: one promise hop fewer on every L2 read.
+    return layer.getMany(plan.keys).then((got) => this.remoteEntries(layer, plan, got));
   }
 
-  private recordStamps(scopes: readonly string[], stamps: ReadonlyArray<CacheEntry<V> | undefined>): void {
-    scopes.forEach((scope, j) => {
-      const value = stamps[j]?.value as unknown;
-      if (!isVersion(value)) return;
-      this.clock.observe(value);
-      this.stamps.record(scope, value);
+  /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */
+  private remotePlan<R>(batch: ReadonlyArray<ReadItem<R>>): RemotePlan {
+    // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
+    const n = batch.length;
+    const keys: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = (batch[i] as ReadItem<R>).key;
+    const scopeList: string[] = [GLOBAL_SCOPE];
+    keys.push(this.stampKeyOf(GLOBAL_SCOPE));
+    const scopes = n === 1 ? undefined : new Set<string>(scopeList);
+    for (const item of batch) {
+      for (const scope of item.scopes) {
+        if (scopes !== undefined) {
+          if (scopes.has(scope)) continue;
+          scopes.add(scope);
+        } else if (scopeList.includes(scope)) continue;
+        scopeList.push(scope);
+        keys.push(this.stampKeyOf(scope));
+      }
+    }
+    return { n, keys, scopeList, scopes };
+  }
+
+  /** Records the stamps read with the entries; tagged entries need one more multi-get for their tags' stamps. */
+  private remoteEntries(layer: CacheLayer<V>, plan: RemotePlan, got: Array<CacheEntry<V> | undefined>): Array<CacheEntry<V> | undefined> | Promise<Array<CacheEntry<V> | undefined>> {
+    const { n, scopeList, scopes } = plan;
+    this.recordStamps(scopeList, got, n);
+    const entries = got.slice(0, n);
+    let extra: Set<string> | undefined;
+    for (const entry of entries) {
+      if (entry === undefined) continue;
+      for (const tag of entry.tags) {
+        if (scopes !== undefined ? scopes.has(tag) : scopeList.includes(tag)) continue;
+        (extra ??= new Set()).add(tag);
+      }
+    }
+    if (extra === undefined) return entries;
+    // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
+    const tagList = [...extra];
+    return layer.getMany(tagList.map((tag) => this.stampKeyOf(tag))).then((stamps) => {
+      this.recordStamps(tagList, stamps, 0);
+      return entries;
     });
+  }
+
+  /** `stampKey(scope)`, remembered: the same string object each time, so its hash is computed once. */
+  private stampKeyOf(scope: string): string {
+    let key = this.stampKeys.get(scope);
+    if (key === undefined) {
+      if (this.stampKeys.size >= MAX_STAMP_KEYS) this.stampKeys.clear();
+      key = stampKey(scope);
+      this.stampKeys.set(scope, key);
+    }
+    return key;
+  }
+
+  /** Records the stamps read for `scopes`, found in `stamps` from index `offset` on. */
+  private recordStamps(scopes: readonly string[], stamps: ReadonlyArray<CacheEntry<V> | undefined>, offset: number): void {
+    for (let j = 0; j < scopes.length; j++) {
+      const stamp = stamps[offset + j];
+      if (stamp === undefined) continue;
+      const value = stamp.value as unknown;
+      if (!isVersion(value)) continue;
+      this.clock.observe(value);
+      this.stamps.record(scopes[j] as string, value);
+    }
   }
 
   private backfill(layerIndex: number, key: string, entry: CacheEntry<V>, now: number): void {

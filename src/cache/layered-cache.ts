@@ -5,8 +5,9 @@ import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions }
 import { awaitUnlessAborted } from './await-unless-aborted.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
+import { COARSE_MARGIN_MS, coarseNow } from './coarse-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
-import { LayerReader, type ReadItem } from './layer-reader.js';
+import { LayerReader, type Found, type ReadItem } from './layer-reader.js';
 import { SingleFlight } from './single-flight.js';
 import { StampRegistry } from './stamp-registry.js';
 import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage } from './types.js';
@@ -79,6 +80,11 @@ export interface LayeredCache<V, R> {
    * Pass a function created once (not a per-call closure) so an L1 hit allocates nothing extra.
    */
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V>;
+  /**
+   * The synchronous part of `getByKey`: the fresh, valid L1 entry for `key`, counted as a hit (stats, events,
+   * refresh-ahead through `makeItem`), or `undefined` when the read must go further.
+   */
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -142,6 +148,10 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private readonly jitter: number;
   private readonly loaderTimeoutMs: number;
   private readonly stampTtlMs: number;
+  /** L1's hit counter, bumped directly by the fast path. */
+  private readonly l1Counters: { hits: number };
+  /** Remaining lifetime above which the coarse clock may judge an L1 entry fresh. */
+  private readonly coarseFreshMs: number;
   private readonly name: string;
   private readonly unsubscribe: (() => void) | undefined;
   private counters = { hits: 0, misses: 0, loaderCalls: 0, loaderKeys: 0, loaderErrors: 0, staleServed: 0, refreshes: 0 };
@@ -157,6 +167,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
     this.loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
     this.name = options.name ?? 'cache';
+    this.coarseFreshMs = COARSE_MARGIN_MS + this.refreshAheadMs;
     this.clock = options.clock ?? createVersionClock();
     // The loader breaker is the resilience module's, so it shows up in listCircuitBreakers() for metrics.
     this.loaderBreaker = createCircuitBreaker(() => undefined, {
@@ -171,6 +182,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.stampTtlMs = Math.ceil(this.ttlMs * (1 + this.jitter) + this.graceMs + this.loaderTimeoutMs + 60_000);
     this.stamps = new StampRegistry(this.stampTtlMs);
     this.reader = new LayerReader(this.layers, this.stamps, this.clock, this.events);
+    this.l1Counters = this.reader.countersOf(0);
     this.unsubscribe = options.bus?.subscribe({
       onMessage: (message) => this.onBusMessage(message),
       onReconnect: () => this.onBusReconnect(),
@@ -182,29 +194,52 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V> {
-    const l1 = this.l1;
-    if (l1 !== undefined && options?.minVersion === undefined) {
-      const entry = l1.peek?.(key);
-      if (entry !== undefined) {
-        const now = Date.now();
-        if (entry.expiresAt > now && this.stamps.isValid(entry, key)) {
-          this.counters.hits++;
-          this.reader.recordLocalHit(0);
-          if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
-          if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
-          if (entry.expiresAt - now <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
-          return Promise.resolve(entry.value);
-        }
-      }
+    if (options === undefined || options.minVersion === undefined) {
+      const entry = this.localHit(key, arg, makeItem);
+      if (entry !== undefined) return Promise.resolve(entry.value);
     }
-    return this.getMany([makeItem(key, arg)], options).then((values) => values[0] as V);
+    return this.getOne(makeItem(key, arg), options);
+  }
+
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined {
+    const l1 = this.l1;
+    if (l1 === undefined) return undefined;
+    // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
+    const entry = l1.peek?.(key);
+    if (entry === undefined || !this.stamps.isValid(entry, key)) return undefined;
+    const remaining = this.remainingLifetime(entry);
+    if (remaining <= 0) return undefined;
+    this.counters.hits++;
+    this.l1Counters.hits++;
+    if (this.events.active > 0) this.events.emit('hit', { key, layer: l1.name });
+    if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: l1.name });
+    if (remaining <= this.refreshAheadMs) this.refreshAhead(makeItem(key, arg));
+    return entry;
   }
 
   peek(key: string, minVersion?: string): V | undefined {
     const entry = this.l1?.peek?.(key);
-    if (entry === undefined || entry.expiresAt <= Date.now() || !this.stamps.isValid(entry, key)) return undefined;
+    if (entry === undefined || !this.stamps.isValid(entry, key) || this.remainingLifetime(entry) <= 0) return undefined;
     if (minVersion !== undefined && compareVersions(entry.version, minVersion) < 0) return undefined;
     return entry.value;
+  }
+
+  /** One item through the layers (an L1 miss of `check`): a promise chain, no batch bookkeeping on a hit. */
+  private getOne(item: ReadItem<R>, options: ReadOptions | undefined): Promise<V> {
+    const minVersion = options?.minVersion;
+    if (minVersion !== undefined) this.clock.observe(minVersion);
+    return this.reader.readOne(item, minVersion, (read): V | Promise<V> => {
+      const found = read.fresh;
+      if (found !== undefined) {
+        this.counters.hits++;
+        if (this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
+        return found.entry.value;
+      }
+      const values = new Array<V>(1);
+      const stale = new Map<number, Found<V>>();
+      if (read.stale !== undefined) stale.set(0, read.stale);
+      return this.loadPending([item], [0], stale, values, options).then(() => values[0] as V);
+    });
   }
 
   async getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]> {
@@ -220,16 +255,28 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const values = new Array<V>(items.length);
     for (const [index, found] of result.fresh) values[index] = found.entry.value;
     if (result.pending.length === 0) return values;
+    await this.loadPending(items, result.pending, result.stale, values, options);
+    return values;
+  }
 
-    this.counters.misses += result.pending.length;
-    const waits = this.joinOrLoad(items, result.pending, minVersion);
+  /** Joins or starts the loads of the `pending` indexes and fills `values`; within grace, a failed load serves the stale entry. */
+  private async loadPending(
+    items: ReadonlyArray<ReadItem<R>>,
+    pending: readonly number[],
+    staleEntries: ReadonlyMap<number, Found<V>>,
+    values: V[],
+    options: ReadOptions | undefined,
+  ): Promise<void> {
+    const minVersion = options?.minVersion;
+    this.counters.misses += pending.length;
+    const waits = this.joinOrLoad(items, pending, minVersion);
     await Promise.all(
-      result.pending.map(async (index, j) => {
+      pending.map(async (index, j) => {
         const item = items[index] as ReadItem<R>;
         try {
           values[index] = (await awaitUnlessAborted(waits[j] as Promise<CacheEntry<V>>, options?.signal, `${this.name}.get`)).value;
         } catch (err) {
-          const stale = result.stale.get(index);
+          const stale = staleEntries.get(index);
           if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
           this.counters.staleServed++;
           this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
@@ -238,7 +285,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
         }
       }),
     );
-    return values;
   }
 
   async set(item: ReadItem<R>, value: V): Promise<void> {
@@ -311,6 +357,15 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     this.flights.forgetAll();
     this.loaderBreaker.dispose();
     await Promise.all(this.layers.map((layer) => layer.close?.()));
+  }
+
+  /**
+   * Ms until `entry` expires (<= 0: expired). Far from expiry (and from refresh-ahead) the coarse
+   * clock decides; near it, an exact reading does, so TTLs and refresh-ahead keep their precision.
+   */
+  private remainingLifetime(entry: CacheEntry<V>): number {
+    const coarse = entry.expiresAt - coarseNow();
+    return coarse > this.coarseFreshMs ? coarse : entry.expiresAt - Date.now();
   }
 
   /** One promise per pending index: joins a usable in-flight load or starts one batched load. */

@@ -46,20 +46,25 @@ export class StampRegistry {
 
   /** True when `version` is newer than every stamp of `key`, `scopes` and the global scope. */
   allows(version: string, key: string, scopes: readonly string[]): boolean {
-    if (this.stamps.size === 0 || compareVersions(version, this.newest) > 0) return true;
-    if (this.blocks(GLOBAL_SCOPE, version) || this.blocks(`k:${key}`, version)) return false;
-    for (const scope of scopes) if (this.blocks(scope, version)) return false;
-    return true;
+    return this.stamps.size === 0 || compareVersions(version, this.newest) > 0 || this.allowsDespiteStamps(version, key, scopes);
   }
 
   /** True when `entry` (stored under `key`) survives every stamp known here. */
   isValid(entry: CacheEntry<unknown>, key: string): boolean {
-    return this.allows(entry.version, key, entry.tags);
+    // The common case (no stamp newer than the entry) stays small enough to inline into the hit path.
+    return this.stamps.size === 0 || compareVersions(entry.version, this.newest) > 0 || this.allowsDespiteStamps(entry.version, key, entry.tags);
   }
 
   /** Number of stamps held. */
   get size(): number {
     return this.stamps.size;
+  }
+
+  /** The lookups, when some stamp is at least as new as `version`. */
+  private allowsDespiteStamps(version: string, key: string, scopes: readonly string[]): boolean {
+    if (this.blocks(GLOBAL_SCOPE, version) || this.blocks(`k:${key}`, version)) return false;
+    for (const scope of scopes) if (this.blocks(scope, version)) return false;
+    return true;
   }
 
   private blocks(scope: string, version: string): boolean {

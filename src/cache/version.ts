@@ -7,8 +7,6 @@
  * @module
  */
 
-const DIGITS = /^(0|[1-9][0-9]{0,39})$/;
-
 /**
  * True when `value` is a well-formed version string.
  *
@@ -19,7 +17,18 @@ const DIGITS = /^(0|[1-9][0-9]{0,39})$/;
  * ```
  */
 export function isVersion(value: unknown): value is string {
-  return typeof value === 'string' && DIGITS.test(value);
+  // Same rule as /^(0|[1-9][0-9]{0,39})$/, without the regex (it runs for every entry read from Redis).
+  if (typeof value !== 'string') return false;
+  const length = value.length;
+  if (length === 0 || length > 40) return false;
+  const first = value.charCodeAt(0);
+  if (first === 48) return length === 1;
+  if (first < 49 || first > 57) return false;
+  for (let i = 1; i < length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 
 /**

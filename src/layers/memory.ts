@@ -1,6 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
+import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
+
+/** An entry and the wall-clock ms at which this layer drops it. */
+interface Slot<V> {
+  readonly entry: CacheEntry<V>;
+  readonly until: number;
+}
 
 /** Options of {@link memoryLayer}. */
 export interface MemoryLayerOptions {
@@ -24,7 +31,7 @@ export interface MemoryLayerOptions {
 export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly name: string;
   readonly kind = 'local' as const;
-  private readonly lru: LRUCache<string, CacheEntry<V>>;
+  private readonly lru: LRUCache<string, Slot<V>>;
   private readonly maxTtlMs: number;
 
   constructor(options: MemoryLayerOptions = {}) {
@@ -34,25 +41,35 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     if (typeof ttl !== 'number' || !(ttl > 0)) throw new ConfigurationError('ttlMs', 'must be a number of milliseconds > 0');
     this.maxTtlMs = ttl;
     this.name = options.name ?? 'memory';
-    // Expiry is checked against each entry's own timestamps; lru-cache's ttl only frees memory.
-    this.lru = new LRUCache<string, CacheEntry<V>>({ max, ttl: 1, ttlAutopurge: false, allowStale: false, updateAgeOnGet: false });
+    // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
+    // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
+    this.lru = new LRUCache<string, Slot<V>>({ max });
   }
 
   peek(key: string): CacheEntry<V> | undefined {
-    return this.lru.get(key);
+    const slot = this.lru.get(key);
+    if (slot === undefined) return undefined;
+    // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
+    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+  }
+
+  private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
+    if (slot.until > Date.now()) return slot.entry;
+    this.lru.delete(key);
+    return undefined;
   }
 
   get(key: string): Promise<CacheEntry<V> | undefined> {
-    return Promise.resolve(this.lru.get(key));
+    return Promise.resolve(this.peek(key));
   }
 
   getMany(keys: readonly string[]): Promise<Array<CacheEntry<V> | undefined>> {
-    return Promise.resolve(keys.map((key) => this.lru.get(key)));
+    return Promise.resolve(keys.map((key) => this.peek(key)));
   }
 
   set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
     const ttl = Math.min(ttlMs, this.maxTtlMs);
-    if (ttl > 0) this.lru.set(key, entry, { ttl: Math.ceil(ttl) });
+    if (ttl > 0) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl) });
     else this.lru.delete(key);
     return Promise.resolve();
   }

@@ -4,6 +4,7 @@ import { abortError, resolveBudget } from '../resilience/deadline.js';
 import { traceCall, tracing } from '../observe/channels.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
+import { MgetBatcher } from './redis-mget-batcher.js';
 import { groupBySlot } from './redis-slots.js';
 import { jsonEntrySerializer, type EntrySerializer } from './redis-serializer.js';
 
@@ -25,12 +26,11 @@ export interface RedisLayerOptions {
 
 type Client = Redis | Cluster;
 
-interface MgetWaiter {
-  readonly keys: string[];
-  readonly resolve: (raws: Array<Buffer | null>) => void;
-  readonly reject: (err: unknown) => void;
-}
 const SCAN_COUNT = 500;
+
+type RedisOperation = 'redis.get' | 'redis.mget' | 'redis.set' | 'redis.del' | 'redis.scan';
+/** Span names on `supaguard:redis`: the bare command. */
+const TRACE_NAMES: Record<RedisOperation, string> = { 'redis.get': 'get', 'redis.mget': 'mget', 'redis.set': 'set', 'redis.del': 'del', 'redis.scan': 'scan' };
 
 interface ClientWatch {
   readonly layers: Set<RedisLayer<unknown>>;
@@ -95,8 +95,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   private readonly cluster: boolean;
   /** The last connection error ioredis reported, for diagnostics. */
   lastError: unknown;
-  /** Reads waiting for this tick's shared MGET. */
-  private mgetBatch: MgetWaiter[] | undefined;
+  /** This tick's reads, sent as one MGET on a single node, decoded and accounted in the batch's callback. */
+  private readonly batcher: MgetBatcher<Array<CacheEntry<V> | undefined>>;
   /** Rejecters of the commands in flight, failed together when the connection closes. */
   private readonly inFlight = new Set<(err: Error) => void>();
 
@@ -112,6 +112,11 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'redis';
     this.breaker = new FailureBreaker(options.breaker ?? { failureThreshold: 1, resetMs: 1_000 });
     this.cluster = (this.client as { isCluster?: boolean }).isCluster === true;
+    this.batcher = new MgetBatcher((keys) => this.sendMget(keys), timeoutMs, {
+      decode: this.decodeAll,
+      succeeded: () => this.breaker.success(),
+      failed: (err) => this.settleBreaker(err),
+    });
     watchClient(this.client, this as RedisLayer<unknown>);
   }
 
@@ -122,6 +127,7 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
   connectionLost(): void {
     const err = new Error('Redis connection closed');
     for (const fail of [...this.inFlight]) fail(err);
+    this.batcher.failAll(err);
   }
 
   /** @internal The client reported `ready`: let the next call probe at once. */
@@ -134,13 +140,30 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     return raw === null ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined);
   }
 
-  async getMany(keys: readonly string[]): Promise<Array<CacheEntry<V> | undefined>> {
-    if (keys.length === 0) return [];
-    const full = keys.map((key) => this.prefix + key);
-    const raws = await this.run('redis.mget', () =>
-      this.cluster ? this.perSlot(full, (slice) => this.client.mgetBuffer(...slice)) : this.coalescedMget(full),
-    );
-    return raws.map((raw) => (raw === null || raw === undefined ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined)));
+  getMany(keys: readonly string[]): Promise<Array<CacheEntry<V> | undefined>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    if (this.cluster) {
+      return this.run('redis.mget', () => this.perSlot(keys.map((key) => this.prefix + key), (slice) => this.client.mgetBuffer(...slice))).then(this.decodeAll);
+    }
+    // A single node: the batcher sends this tick's reads as one MGET, each distinct key once, under one timer per
+    // batch (not one per caller). One promise hop from here to the caller: no async frames on the hot path.
+    if (!this.connected()) {
+      return Promise.reject(new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) }));
+    }
+    if (!this.breaker.tryAcquire()) return Promise.reject(new CircuitOpenError(this.name, this.breaker.retryAfterMs()));
+    try {
+      // min(timeoutMs, remaining deadline): the batch has the first, a caller whose deadline is sooner gets the
+      // second. Only `ms` is read: the deadline's AbortSignal is neither listened to nor created here.
+      const budget = resolveBudget(this.timeoutMs, 'redis.mget');
+      const deadlineAt = budget.deadlineBound ? performance.now() + budget.ms : Infinity;
+      // The batcher decodes and reports to the breaker in its own callback: one promise hop to the caller.
+      return tracing.redis.hasSubscribers
+        ? traceCall(tracing.redis, { operation: 'mget' }, () => this.batcher.read(keys, deadlineAt))
+        : this.batcher.read(keys, deadlineAt);
+    } catch (err) {
+      this.settleBreaker(err);
+      return Promise.reject(err);
+    }
   }
 
   async set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
@@ -183,8 +206,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     unwatchClient(this.client, this as RedisLayer<unknown>);
   }
 
-  /** Runs one bounded command through the breaker; never queues while disconnected. */
-  private async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
+  /** Runs one command through the breaker, bounded unless `command` bounds itself; never queues while disconnected. */
+  private async run<T>(operation: RedisOperation, command: () => Promise<T>): Promise<T> {
     // Not connected: fail in nanoseconds instead of queueing in ioredis's offline queue until a reconnect.
     if (!this.connected()) {
       throw new CircuitOpenError(this.name, this.breaker.retryAfterMs(), { cause: new Error(`Redis connection is ${this.client.status}`) });
@@ -192,17 +215,31 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     if (!this.breaker.tryAcquire()) throw new CircuitOpenError(this.name, this.breaker.retryAfterMs());
     try {
       // Traced on `supaguard:redis` as the bare command (`get`, `mget` …) for spans and latency
-      // metrics; traceCall costs one hasSubscribers check when nobody listens.
-      const result = await traceCall(tracing.redis, { operation: operation.replace(/^redis\./, '') }, () => this.bounded(operation, command));
+      // metrics; one hasSubscribers check when nobody listens.
+      const call = (): Promise<T> => this.bounded(operation, command);
+      const result = await (tracing.redis.hasSubscribers ? traceCall(tracing.redis, { operation: TRACE_NAMES[operation] }, call) : call());
       this.breaker.success();
       return result;
     } catch (err) {
-      // A request deadline running out says nothing about Redis's health.
-      if (isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED')) this.breaker.release();
-      else this.breaker.failure();
+      this.settleBreaker(err);
       throw err;
     }
   }
+
+  /** Reports a failed command to the breaker: a request deadline running out says nothing about Redis's health. */
+  private settleBreaker(err: unknown): void {
+    if (isSupaguardError(err) && (err.code === 'E_DEADLINE' || err.code === 'E_ABORTED')) this.breaker.release();
+    else this.breaker.failure();
+  }
+
+  private readonly decodeAll = (raws: ReadonlyArray<Buffer | null | undefined>): Array<CacheEntry<V> | undefined> => {
+    const entries = new Array<CacheEntry<V> | undefined>(raws.length);
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i];
+      entries[i] = raw === null || raw === undefined ? undefined : (this.serializer.deserialize(raw) as CacheEntry<V> | undefined);
+    }
+    return entries;
+  };
 
   /**
    * `command()` bounded by min(timeoutMs, remaining deadline), and failed at once when the connection
@@ -242,39 +279,12 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
     });
   }
 
-  /**
-   * Reads issued in the same tick share one MGET (one write syscall, one round trip) on a single node:
-   * 1,000 concurrent checks cost one command, not 1,000. Each caller still has its own time limit.
-   */
-  private coalescedMget(keys: string[]): Promise<Array<Buffer | null>> {
-    return new Promise((resolve, reject) => {
-      if (this.mgetBatch === undefined) {
-        this.mgetBatch = [];
-        queueMicrotask(() => this.flushMget());
-      }
-      this.mgetBatch.push({ keys, resolve, reject });
-    });
-  }
-
-  private flushMget(): void {
-    const batch = this.mgetBatch ?? [];
-    this.mgetBatch = undefined;
-    if (!this.connected()) {
-      const err = new CircuitOpenError(this.name, 0, { cause: new Error(`Redis connection is ${this.client.status}`) });
-      batch.forEach((waiter) => waiter.reject(err));
-      return;
-    }
-    const all = batch.length === 1 ? (batch[0] as MgetWaiter).keys : batch.flatMap((waiter) => waiter.keys);
-    this.client.mgetBuffer(...all).then(
-      (raws) => {
-        let offset = 0;
-        for (const waiter of batch) {
-          waiter.resolve(raws.slice(offset, offset + waiter.keys.length));
-          offset += waiter.keys.length;
-        }
-      },
-      (err: unknown) => batch.forEach((waiter) => waiter.reject(err)),
-    );
+  /** The batcher's sender: one MGET of the prefixed keys, only while connected (never into the offline queue). */
+  private sendMget(keys: readonly string[]): Promise<Array<Buffer | null>> {
+    if (!this.connected()) throw new CircuitOpenError(this.name, 0, { cause: new Error(`Redis connection is ${this.client.status}`) });
+    const full = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) full[i] = this.prefix + (keys[i] as string);
+    return this.client.mgetBuffer(...full);
   }
 
   /** Ready and writable: a command sent now goes to the socket, not to ioredis's offline queue. */

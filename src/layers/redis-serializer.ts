@@ -34,9 +34,14 @@ export const jsonEntrySerializer: EntrySerializer = {
       return undefined;
     }
     if (!Array.isArray(parsed) || parsed.length !== 7 || parsed[0] !== FORMAT) return undefined;
-    const [, value, createdAt, expiresAt, staleUntil, version, tags] = parsed as [number, unknown, unknown, unknown, unknown, unknown, unknown];
+    const createdAt: unknown = parsed[2];
+    const expiresAt: unknown = parsed[3];
+    const staleUntil: unknown = parsed[4];
+    const version: unknown = parsed[5];
+    const tags: unknown = parsed[6];
     if (typeof createdAt !== 'number' || typeof expiresAt !== 'number' || typeof staleUntil !== 'number') return undefined;
-    if (!isVersion(version) || !Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return undefined;
-    return { value, createdAt, expiresAt, staleUntil, version, tags: tags as string[] };
+    if (!isVersion(version) || !Array.isArray(tags)) return undefined;
+    for (let i = 0; i < tags.length; i++) if (typeof tags[i] !== 'string') return undefined;
+    return { value: parsed[1] as unknown, createdAt, expiresAt, staleUntil, version, tags: tags as string[] };
   },
 };

@@ -35,13 +35,16 @@ describe.skipIf(!available)('redisLayer on the shared Redis', () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => layer.set(`k${i}`, entry(i), 60_000)));
     const original = client.mgetBuffer.bind(client);
     let commands = 0;
+    let keysSent = 0;
     client.mgetBuffer = ((...args: Parameters<typeof original>) => {
       commands++;
+      keysSent += args.length;
       return original(...args);
     }) as typeof client.mgetBuffer;
     try {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => layer.getMany([`k${i}`, 'absent', `k${(i + 1) % 50}`])));
       expect(commands).toBe(1);
+      expect(keysSent).toBe(51); // each distinct key once: k0…k49 and 'absent'
       results.forEach((got, i) => expect(got.map((e) => e?.value)).toEqual([i, undefined, (i + 1) % 50]));
     } finally {
       client.mgetBuffer = original;
