@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { CircuitOpenError, ConfigurationError, DeadlineExceededError, isSupaguardError, TimeoutError } from '../errors.js';
-import { abortError, resolveBudget } from '../resilience/deadline.js';
+import { resolveBudget } from '../resilience/deadline.js';
+import { abortErrorFromReason, currentScope } from '../resilience/deadline-scope.js';
+import type { AbortSubscriber } from '../resilience/cancellation.js';
 import { traceCall, tracing } from '../observe/channels.js';
 import { FailureBreaker, type FailureBreakerOptions } from '../cache/failure-breaker.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
@@ -247,7 +249,9 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
    */
   private bounded<T>(operation: string, command: () => Promise<T>): Promise<T> {
     const budget = resolveBudget(this.timeoutMs, operation);
-    const deadline = budget.signal;
+    // The deadline's abort arrives through a subscription to its scope: reading
+    // `budget.signal` would create an AbortSignal (~4 µs on Node 20) for every request scope.
+    const scope = currentScope();
     const started = performance.now();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -256,12 +260,12 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
         settled = true;
         clearTimeout(timer);
         this.inFlight.delete(onLost);
-        deadline?.removeEventListener('abort', onDeadline);
+        scope?.unsubscribe(onDeadline);
         if (err === undefined) resolve(value as T);
         else reject(err);
       };
       const onLost = (err: Error): void => finish(err);
-      const onDeadline = (): void => finish(abortError(deadline as AbortSignal, operation));
+      const onDeadline: AbortSubscriber = { upstreamAborted: (reason) => finish(abortErrorFromReason(reason, operation)) };
       const timer = setTimeout(() => {
         const err = budget.deadlineBound
           ? new DeadlineExceededError(operation, 0)
@@ -271,7 +275,8 @@ export class RedisLayer<V = unknown> implements CacheLayer<V> {
       }, budget.ms);
       timer.unref();
       this.inFlight.add(onLost);
-      deadline?.addEventListener('abort', onDeadline, { once: true });
+      // resolveBudget threw if the scope had already aborted, so subscribing is allowed here.
+      scope?.subscribe(onDeadline);
       command().then(
         (value) => finish(undefined, value),
         (err: unknown) => finish(err ?? new Error('Redis command failed')),

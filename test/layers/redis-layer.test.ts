@@ -119,6 +119,24 @@ describe.skipIf(!available)('redisLayer when Redis fails (own redis-server)', ()
     blocker.disconnect();
   });
 
+  it('a write ends as soon as its enclosing deadline aborts (the caller gave up), long before timeoutMs', async () => {
+    const layer = redisLayer<number>({ client, prefix: 'abort:', timeoutMs: 1_000 });
+    const blocker = new Redis(server.url);
+    await blocker.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const caller = new AbortController();
+    setTimeout(() => caller.abort(new Error('client went away')), 20);
+    const started = performance.now();
+    let write: Promise<unknown> | undefined;
+    await withDeadline(5_000, () => (write = layer.set('a', entry(1), 60_000)), { signal: caller.signal }).catch(() => undefined);
+    // The write itself (not only the deadline's race) settles at the abort.
+    const err = await write?.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_ABORTED' });
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(layer.stats().breaker).toBe('closed');
+    await new Promise((r) => setTimeout(r, 400));
+    blocker.disconnect();
+  });
+
   it('after SIGKILL nothing waits in the offline queue, and L2 works again after restart', async () => {
     const layer = redisLayer<number>({ client, prefix: 'kill:', timeoutMs: 50, breaker: { failureThreshold: 1, resetMs: 60_000 } });
     await layer.set('a', entry(1), 60_000);
