@@ -1,6 +1,6 @@
 import { ConfigurationError, DeadlineExceededError, ForbiddenError, InvalidIdentifierError, TokenClaimsError, TokenMalformedError, TokenMissingError } from '../errors.js';
 import { DEFAULT_DEADLINE_FLOOR_MS, deadlineSignal, withDeadline } from '../resilience/deadline.js';
-import type { AuditLogLike, AuthInfo, AuthorizationAnswer, AuthorizationCheckerLike, TokenVerifierLike, VerifiedClaims } from './contracts.js';
+import type { AuditLogLike, AuthInfo, AuthorizationAnswer, AuthorizationCheckerLike, AuthorizationQuery, TokenVerifierLike, VerifiedClaims } from './contracts.js';
 
 /** Per-request budget when nothing else sets one. @default 10000 */
 export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
@@ -237,13 +237,19 @@ export function checkRequest(
   const memoised = guard.memoGet(key);
   if (memoised !== undefined) return memoised;
   const query = { userId: auth.userId, resourceId, action };
-  const record = (answer: AuthorizationAnswer): AuthorizationAnswer => {
-    audit?.log({ userId: auth.userId, action, resourceId, outcome: answer.allowed ? 'allow' : 'deny' });
-    return answer;
-  };
   const known = authorization.peek?.(query);
-  if (known !== undefined) return guard.memoSet(key, record(known));
-  return guard.memoSet(key, guard.run('authorize', (signal) => authorization.check(query, { signal })).then(record));
+  // No closure on the synchronous path: it runs on every request.
+  if (known !== undefined) return guard.memoSet(key, record(audit, query, known));
+  return guard.memoSet(
+    key,
+    guard.run('authorize', (signal) => authorization.check(query, { signal })).then((answer) => record(audit, query, answer)),
+  );
+}
+
+/** Logs the decision to the audit log (never awaited) and returns it. */
+function record(audit: AuditLogLike | undefined, query: AuthorizationQuery, answer: AuthorizationAnswer): AuthorizationAnswer {
+  audit?.log({ userId: query.userId, action: query.action, resourceId: query.resourceId, outcome: answer.allowed ? 'allow' : 'deny' });
+  return answer;
 }
 
 /**
