@@ -5,74 +5,19 @@ import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-regi
 import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
 import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
-import { LatencyWindow, type LatencySummary } from './latency-window.js';
+import { LatencyWindow } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 import { acquireSharedClock } from './shared-clock.js';
+import { integer, positive, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
 import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { TimeoutCall } from './timeout-call.js';
 
-/** State of a circuit breaker. @example `if (breaker.state === 'open') serveDegraded()` */
-export type CircuitState = 'closed' | 'open' | 'half-open';
-
-/** Options for {@link createCircuitBreaker}. @example `{ name: 'redis', timeoutMs: 50, halfOpenTrials: 3 }` */
-export interface CircuitBreakerOptions<A extends unknown[], R> {
-  /** Name used in errors, metrics and {@link listCircuitBreakers}, e.g. `redis` or `jwks`. */
-  name: string;
-  /** Own timeout of each call in ms (`Infinity`: only the ambient deadline bounds it). @default 5000 */
-  timeoutMs?: number | undefined;
-  /** Failure percentage over the rolling window at which the breaker opens. @default 50 */
-  errorThresholdPercentage?: number | undefined;
-  /** Calls needed in the rolling window before the breaker may open. @default 5 */
-  volumeThreshold?: number | undefined;
-  /** How long the breaker stays open before admitting trial calls. @default 10000 */
-  resetTimeoutMs?: number | undefined;
-  /** Trial calls admitted while half-open; that many successes close the breaker, one failure reopens it. @default 1 */
-  halfOpenTrials?: number | undefined;
-  /** Length of the rolling statistics window in ms. @default 10000 */
-  rollingWindowMs?: number | undefined;
-  /** Buckets the rolling window is divided into. @default 10 */
-  rollingBuckets?: number | undefined;
-  /**
-   * Returns true for errors that are the caller's fault (bad input, not found):
-   * they are rethrown but never count as failures, so they never open the breaker.
-   * Caller aborts (`AbortedError`) never count either.
-   */
-  errorFilter?: ((error: unknown) => boolean) | undefined;
-  /** Answers instead of throwing when a `fire` call fails or is rejected because the breaker is open. */
-  fallback?: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
-  /** How many recent latencies the percentiles are computed from. @default 256 */
-  latencySamples?: number | undefined;
-}
-
-/** Counters, rolling window and latency percentiles of a breaker, as {@link CircuitBreaker.stats} returns them. @example `const { state, failures, latencyMs } = breaker.stats()` */
-export interface CircuitBreakerStats {
-  readonly name: string;
-  readonly state: CircuitState;
-  /** Calls that ran `fn` (closed or half-open), since creation. */
-  readonly calls: number;
-  readonly successes: number;
-  /** Failures that counted towards opening (timeouts included). */
-  readonly failures: number;
-  /** Failures that were timeouts (`E_TIMEOUT`, or the deadline passing while `fn` ran). */
-  readonly timeouts: number;
-  /** Calls refused with `CircuitOpenError`. */
-  readonly rejects: number;
-  /** Errors the `errorFilter` excused. */
-  readonly filtered: number;
-  /** Calls whose caller aborted. */
-  readonly aborted: number;
-  readonly fallbacks: number;
-  /** Counts in the current rolling window (what the open decision is based on). */
-  readonly window: { readonly fires: number; readonly successes: number; readonly failures: number };
-  /** Latency of completed calls, in ms. */
-  readonly latencyMs: LatencySummary;
-}
+export type { CircuitBreakerOptions, CircuitBreakerStats, CircuitState } from './circuit-breaker-options.js';
 
 type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
 type Run<T> = () => Promise<T>;
-
 
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
@@ -505,18 +450,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     }
     if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
-}
-
-function positive(field: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !(v > 0)) throw new ConfigurationError(field, 'must be a positive number of milliseconds');
-  return v;
-}
-
-function integer(field: string, value: number | undefined, fallback: number, min: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) throw new ConfigurationError(field, `must be an integer >= ${min}`);
-  return v;
 }
 
 /**
