@@ -16,7 +16,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from 'supaguard';
 import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
-import { writeLoadResult } from './results.js';
+import { writeLoadResult, type LoadSample } from './results.js';
 
 type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-supaguard';
 // express-noop has the same middleware layers as express-supaguard, each calling next(): Express's own cost of them.
@@ -68,15 +68,7 @@ async function serve(variant: Variant): Promise<void> {
   process.send?.({ port });
 }
 
-interface Sample {
-  reqPerSec: number;
-  cpuUsPerReq: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
+type Sample = LoadSample;
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

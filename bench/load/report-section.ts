@@ -1,17 +1,8 @@
 // Renders the load results (bench/results/load-*.json, written by bench/load/*.ts) as
 // the "load" section of docs/benchmarks.md. Every figure comes from those files.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { loadResultsDir } from './results.js';
+import { loadResultsDir, type LoadSample } from './results.js';
 
-interface LoadSample {
-  reqPerSec: number;
-  cpuUsPerReq: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
 interface FrameworksResult {
   scenario: 'load-frameworks';
   date: string;

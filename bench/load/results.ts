@@ -4,6 +4,17 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** One variant's figures in a frameworks load run (medians over rounds; counts summed). */
+export interface LoadSample {
+  reqPerSec: number;
+  cpuUsPerReq: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
 /** Where `writeLoadResult(name, …)` writes: `bench/results/load-<name>-node<major>.json`. */
 export const loadResultsDir = fileURLToPath(new URL('../results/', import.meta.url));
 

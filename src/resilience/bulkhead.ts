@@ -2,7 +2,7 @@ import { BulkheadRejectedError, ConfigurationError, DeadlineExceededError, type 
 import { channels, publish } from '../observe/channels.js';
 import { Cancellation } from './cancellation.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
-import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
+import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import type { ExecuteOptions, ResiliencePolicy } from './policy.js';
@@ -92,14 +92,8 @@ export class Bulkhead implements ResiliencePolicy {
     const callerSignal = signal === NEVER_ABORTED ? undefined : signal;
     if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, this.name));
     const scope = currentScope();
-    let left = Infinity;
-    if (scope !== undefined) {
-      try {
-        left = checkScope(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    const left = budgetLeft(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
+    if (typeof left !== 'number') return Promise.reject(left);
     // A free slot means nobody is queued (a freed slot passes straight to the first waiter).
     if (this.running < this.concurrency) {
       this.running++;

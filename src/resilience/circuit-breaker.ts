@@ -4,7 +4,7 @@ import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
-import { checkScope, currentScope, type DeadlineScope } from './deadline-scope.js';
+import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { LatencyWindow } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
@@ -265,14 +265,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (callerSignal?.aborted) return Promise.reject(abortError(callerSignal, this.name));
     // Below the deadline floor nothing starts and nothing is counted.
     const scope = currentScope();
-    let left = Infinity;
-    if (scope !== undefined) {
-      try {
-        left = checkScope(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    const left = budgetLeft(scope, this.name, DEFAULT_DEADLINE_FLOOR_MS);
+    if (typeof left !== 'number') return Promise.reject(left);
     const state = this.currentState;
     if (state === 'open') return this.reject(fallback);
     if (state === 'half-open') {

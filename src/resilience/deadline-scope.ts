@@ -173,8 +173,25 @@ export function currentScope(): DeadlineScope | undefined {
  * ```
  */
 export function checkScope(scope: DeadlineScope, operation: string, floorMs: number): number {
-  if (scope.aborted) throw abortErrorFromReason(scope.reason, operation);
-  const left = scope.deadlineAt - performance.now();
-  if (left < floorMs) throw new DeadlineExceededError(operation, left);
+  const left = budgetLeft(scope, operation, floorMs);
+  if (typeof left !== 'number') throw left;
   return left;
+}
+
+/**
+ * Milliseconds left in `scope` for a call named `operation` (`Infinity` outside
+ * a deadline), or the error that refuses the call (the scope aborted, or less
+ * than `floorMs` is left). Returned, not thrown, so a hot path needs no try/catch.
+ *
+ * @example
+ * ```ts
+ * const left = budgetLeft(currentScope(), 'bulkhead', 1);
+ * if (typeof left !== 'number') return Promise.reject(left);
+ * ```
+ */
+export function budgetLeft(scope: DeadlineScope | undefined, operation: string, floorMs: number): number | Error {
+  if (scope === undefined) return Infinity;
+  if (scope.aborted) return abortErrorFromReason(scope.reason, operation);
+  const left = scope.deadlineAt - performance.now();
+  return left < floorMs ? new DeadlineExceededError(operation, left) : left;
 }
