@@ -109,6 +109,25 @@ describe.each([
   });
 });
 
+describe('fastify: the rate limit is bounded by the request deadline', () => {
+  it('a Redis that never answers costs the request its deadline (504), not redisTimeoutMs', async () => {
+    const key = await makeKey('ES256');
+    const c = components(key);
+    const hanging = { status: 'ready', evalsha: () => new Promise(() => undefined), eval: () => new Promise(() => undefined) };
+    const app = Fastify();
+    await app.register(supaguard, { verifier: c.verifier, authorization: c.authorization, redis: hanging, deadlineMs: 60 });
+    app.get('/limited', { config: { supaguard: { rateLimit: { points: 5, durationMs: 60_000, redisTimeoutMs: 5_000 } } } }, async () => ({ ok: true }));
+    const token = await signToken(key, userClaims(ISSUER));
+    await c.verifier.verify(token);
+    const started = performance.now();
+    const r = await app.inject({ url: '/limited', headers: { authorization: `Bearer ${token}` } });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(r.statusCode).toBe(504);
+    expect(r.json()).toMatchObject({ code: 'E_DEADLINE' });
+    await app.close();
+  });
+});
+
 describe('RequestGuard', () => {
   it('run() without a deadline scope: fn gets a signal that aborts at the request deadline, outside AsyncLocalStorage', async () => {
     const guard = new RequestGuard(40);

@@ -75,7 +75,9 @@ const supaguardPlugin: FastifyPluginAsync<SupaguardPluginOptions> = async (fasti
   const afterAuthentication = (request: FastifyRequest, reply: FastifyReply, guard: RequestGuard, route: SupaguardRouteConfig | undefined): void | Promise<void> => {
     const limited = limiterFor(request, route);
     if (limited === undefined) return authorizeStep(request, guard, route);
-    return limited.limiter.consume(limited.key(request)).then((result) => {
+    const id = limited.key(request);
+    // Bounded by the request's deadline too, not only by the limiter's redisTimeoutMs.
+    return guard.run('rateLimit', () => limited.limiter.consume(id)).then((result) => {
       reply.headers(rateLimitHeaders(result, limited.limiter.durationMs));
       if (!result.allowed) throw rateLimitedError(result);
       return authorizeStep(request, guard, route);
