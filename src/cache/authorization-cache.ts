@@ -86,7 +86,11 @@ export interface AuthorizationCache {
   readonly id: string;
   /** The decision for one request. @throws {@link InvalidIdentifierError} | {@link LoaderError} */
   check(request: AuthorizationRequest, options?: CheckOptions): Promise<Decision>;
-  /** The decision from L1 only, synchronously, or `undefined`. */
+  /**
+   * The decision from L1 only, synchronously, or `undefined`. An answer counts
+   * as an L1 hit in `stats()`, `hit` events and metrics, and starts a refresh-ahead
+   * when the entry is close to expiry; `undefined` counts nothing (call `check`).
+   */
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined;
   /** Decisions for many requests: one multi-get per layer, one loader call for all misses. */
   checkMany(requests: readonly AuthorizationRequest[], options?: CheckOptions): Promise<Decision[]>;
@@ -192,7 +196,11 @@ class AuthorizationCacheImpl implements AuthorizationCache {
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
     const minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
-    return this.engine.peek(this.keyOf(request), minVersion);
+    if (minVersion !== undefined) return this.engine.peek(this.keyOf(request), minVersion);
+    // Counted as an L1 hit (stats, `hit` events, metrics) and refreshed ahead like a check() hit:
+    // the framework adapters answer most requests through peek. A miss is not counted here;
+    // the check() that follows it counts it once.
+    return this.engine.localHit(this.keyOf(request), request, this.itemForKey)?.value;
   }
 
   async checkMany(requests: readonly AuthorizationRequest[], options?: CheckOptions): Promise<Decision[]> {

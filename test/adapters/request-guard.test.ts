@@ -83,8 +83,11 @@ describe.each([
     const project = randomUUID();
     expect(await get(`/projects/${project}`, token)).toEqual({ status: 200, body: { userId: claims.sub } });
     expect(c.counts).toMatchObject({ verify: 1, loaded: 1 });
+    const hitsBefore = c.authorization.stats().hits;
     for (let i = 0; i < 3; i++) expect(await get(`/projects/${project}`, token)).toEqual({ status: 200, body: { userId: claims.sub } });
     expect(c.counts).toMatchObject({ verify: 1, loaded: 1 });
+    // Answers from peek count as cache hits (stats, metrics), like check() hits.
+    expect(c.authorization.stats().hits).toBe(hitsBefore + 3);
   });
 
   it('a cached deny is 403, an invalid id is 400, and an invalidated decision is loaded again', async () => {

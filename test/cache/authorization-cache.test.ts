@@ -91,12 +91,19 @@ describe('createAuthorizationCache: read path', () => {
     expect(l1.peek(key)).toBeUndefined();
   });
 
-  it('peek answers synchronously from L1 only', async () => {
+  it('peek answers synchronously from L1 only; an answer counts as a hit, undefined counts nothing', async () => {
     const { cache } = setup();
     const r = req();
+    const hits: string[] = [];
+    cache.on('hit', (e) => hits.push(e.layer));
     expect(cache.peek(r)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
     await cache.check(r);
     expect(cache.peek(r)).toEqual({ allowed: true });
+    expect(cache.peek(r)).toEqual({ allowed: true });
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 1 });
+    expect(cache.stats().layers[0]).toMatchObject({ hits: 2 });
+    expect(hits).toEqual(['memory', 'memory']);
   });
 
   it('warm fills the cache from decisions and from the loader', async () => {
@@ -212,6 +219,19 @@ describe('createAuthorizationCache: loader failures, grace, deadline, refresh-ah
     expect(state.calls).toBe(2);
     expect(cache.stats().refreshes).toBe(1);
     expect(await cache.check(r)).toEqual({ allowed: false });
+  });
+
+  it('refresh-ahead also starts from peek (the adapters answer most requests through it)', async () => {
+    let allowed = true;
+    const { cache, state } = setup({ ttlMs: 2_000, refreshAheadMs: 1_800, jitter: 0 }, () => ({ allowed }));
+    const r = req();
+    await cache.check(r);
+    await sleep(300);
+    allowed = false;
+    expect(cache.peek(r)).toEqual({ allowed: true });
+    for (let i = 0; i < 200 && (state.calls < 2 || cache.stats().inFlight > 0); i++) await sleep(10);
+    expect(state.calls).toBe(2);
+    expect(cache.peek(r)).toEqual({ allowed: false });
   });
 
   it("a caller's abort rejects its own wait only", async () => {
