@@ -15,12 +15,17 @@ INSERT INTO supaguard.consistency_clock (id, version) VALUES (true, 0) ON CONFLI
 -- Call inside the writing transaction, after (or before) the permission change;
 -- the result is the write's version: encode it as the consistency token.
 -- Writers that call it are serialised on the clock row until they commit.
+-- The row is locked before the clock is read: a reader that finds the row
+-- unlocked then read it before this write's version existed, so its snapshot
+-- version (its start time) is below it. (Locking inside the UPDATE would leave
+-- a window between reading the clock and marking the row.)
 -- SECURITY DEFINER, so callers need no privilege on the table: grant your app
 -- role USAGE on the schema and EXECUTE on this function (not granted to PUBLIC).
 CREATE OR REPLACE FUNCTION supaguard.write_version() RETURNS bigint
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $supaguard$
+  SELECT 1 FROM supaguard.consistency_clock WHERE id FOR UPDATE;
   UPDATE supaguard.consistency_clock
   SET version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
   WHERE id
