@@ -1,6 +1,6 @@
 import { ConfigurationError, DeadlineExceededError, ForbiddenError, InvalidIdentifierError, TokenClaimsError, TokenMalformedError, TokenMissingError } from '../errors.js';
 import { DEFAULT_DEADLINE_FLOOR_MS, deadlineSignal, withDeadline } from '../resilience/deadline.js';
-import { NEVER_ABORTED } from '../resilience/never-aborted.js';
+import { TimeoutCall } from '../resilience/timeout-call.js';
 import type { AuditLogLike, AuthInfo, AuthorizationAnswer, AuthorizationCheckerLike, AuthorizationQuery, TokenVerifierLike, VerifiedClaims } from './contracts.js';
 
 /** Per-request budget when nothing else sets one. @default 10000 */
@@ -85,37 +85,16 @@ export class RequestGuard {
 }
 
 /**
- * `fn(signal)` bounded by `deadlineAt` without an ambient scope: the signal
- * aborts with {@link DeadlineExceededError} at the deadline (or with `fn`'s
- * error when it fails), and the returned promise settles by then even if `fn`
+ * `fn(signal)` bounded by `deadlineAt` without an ambient scope: the shared
+ * timeout race with the deadline as its only limit, so the signal (created only
+ * when `fn` declares it) aborts with {@link DeadlineExceededError} at the deadline,
+ * or with `fn`'s error when it fails, and the result settles by then even if `fn`
  * ignores the signal.
  */
 function runUntil<T>(deadlineAt: number, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const left = deadlineAt - performance.now();
   if (left < DEFAULT_DEADLINE_FLOOR_MS) return Promise.reject(new DeadlineExceededError(operation, left));
-  // A function that declares no parameter cannot read a signal: none is created (~4 µs on Node 20).
-  const controller = fn.length === 0 ? undefined : new AbortController();
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new DeadlineExceededError(operation, 0);
-      controller?.abort(error);
-      reject(error);
-    }, left);
-    // A pending request deadline must never keep the process alive by itself.
-    timer.unref();
-    new Promise<T>((start) => start(fn(controller?.signal ?? NEVER_ABORTED))).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        // Whatever fn left running is cancelled too (Go's `defer cancel()` on failure).
-        if (controller !== undefined && !controller.signal.aborted) controller.abort(err);
-        reject(err);
-      },
-    );
-  });
+  return new TimeoutCall<T>(operation, Infinity, left, undefined, undefined, undefined).run(fn);
 }
 
 /** True for a promise (or any thenable) — the steps below answer synchronously when they can. */

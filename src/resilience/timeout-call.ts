@@ -52,8 +52,9 @@ export class TimeoutCall<T> extends Cancellation {
     const scope = this.scope;
     if (this.leftMs >= this.ownMs) {
       if (this.ownMs !== Infinity) scheduleTimer(this, this.ownMs, now);
-    } else if (scope !== undefined && scope.settled) {
-      // The deadline's own timer is gone (its withDeadline settled; this call runs detached).
+    } else if (scope === undefined || scope.settled) {
+      // A deadline given without a scope (passed explicitly), or one whose own timer is gone
+      // (its withDeadline settled; this call runs detached): this call times it itself.
       scheduleTimer(this, this.leftMs, now);
     }
     // The deadline is the limit otherwise: its abort arrives through this subscription.
