@@ -17,7 +17,9 @@ export interface TokenVerifierLike<C extends VerifiedClaims = VerifiedClaims> {
   verify(token: string, options?: { signal?: AbortSignal }): Promise<C>;
   /**
    * Optional synchronous answer from a cache of verified tokens: the claims, or
-   * `undefined` to fall back to `verify`. Must not throw or do I/O.
+   * `undefined` to fall back to `verify`. Must not throw or do I/O, and must answer
+   * only for a token `verify` accepted: the adapters offer it the text after
+   * `Bearer ` before checking that text for whitespace.
    */
   peek?(token: string): C | undefined;
 }

@@ -120,6 +120,30 @@ export function extractToken(authorization: string | string[] | undefined, cooki
   return undefined;
 }
 
+/**
+ * What follows `Bearer ` (any case, one space) in a header that ends in a
+ * non-space character, without the regular expression: a candidate for a cache
+ * lookup only. It may contain characters {@link extractToken} refuses, and such a
+ * string can never be a cached token, because only verified tokens are cached and
+ * a compact JWS has no whitespace; the full parse decides everything else.
+ */
+export function bearerCandidate(authorization: string | string[] | undefined): string | undefined {
+  if (typeof authorization !== 'string' || authorization.length < 8 || authorization.charCodeAt(6) !== 32) return undefined;
+  // ASCII letters only, as /^Bearer/i without the u flag: 'B'|0x20 === 'b' and so on.
+  if (
+    (authorization.charCodeAt(0) | 0x20) !== 0x62 ||
+    (authorization.charCodeAt(1) | 0x20) !== 0x65 ||
+    (authorization.charCodeAt(2) | 0x20) !== 0x61 ||
+    (authorization.charCodeAt(3) | 0x20) !== 0x72 ||
+    (authorization.charCodeAt(4) | 0x20) !== 0x65 ||
+    (authorization.charCodeAt(5) | 0x20) !== 0x72
+  ) {
+    return undefined;
+  }
+  if (authorization.charCodeAt(7) === 32 || authorization.charCodeAt(authorization.length - 1) === 32) return undefined;
+  return authorization.slice(7);
+}
+
 function readCookie(header: string, name: string): string | undefined {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
@@ -178,13 +202,20 @@ export function authenticateRequest(
   headers: { authorization?: string | string[] | undefined; cookie?: string | string[] | undefined },
   options: AuthenticateStepOptions,
 ): AuthInfo | null | Promise<AuthInfo | null> {
+  const verifier = options.verifier;
+  // The common case first: a `Bearer <token>` header the verifier has cached. The
+  // candidate is only looked up; whatever misses goes through the full parse below.
+  const candidate = verifier.peek === undefined ? undefined : bearerCandidate(headers.authorization);
+  if (candidate !== undefined) {
+    const known = verifier.peek?.(candidate);
+    if (known !== undefined) return (guard.auth = toAuthInfo(known, candidate));
+  }
   const token = extractToken(headers.authorization, headers.cookie, options.cookie);
   if (token === undefined) {
     if (options.optional) return (guard.auth = null);
     throw new TokenMissingError();
   }
-  const verifier = options.verifier;
-  const cached = verifier.peek?.(token);
+  const cached = token === candidate ? undefined : verifier.peek?.(token);
   if (cached !== undefined) return (guard.auth = toAuthInfo(cached, token));
   return guard.run('authenticate', (signal) => verifier.verify(token, { signal })).then((claims) => (guard.auth = toAuthInfo(claims, token)));
 }

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestGuard, authenticateRequest, checkRequest } from '../../src/adapters/request-guard.js';
+import fc from 'fast-check';
+import { RequestGuard, authenticateRequest, bearerCandidate, checkRequest, extractToken } from '../../src/adapters/request-guard.js';
 import { authenticate, authorize, errorHandler } from '../../src/express.js';
 import { supaguard } from '../../src/fastify.js';
 import { createAccessTokenVerifier, createAuthorizationCache, deadlineSignal, memoryLayer, type AuthorizationRequest, type Decision } from '../../src/index.js';
@@ -199,5 +200,47 @@ describe('RequestGuard', () => {
     expect(Object.keys(auth ?? {})).toEqual(['userId', 'claims']);
     expect(JSON.stringify(auth)).not.toContain('abc');
     expect(() => authenticateRequest(guard, {}, { verifier: { verify: async () => ({ sub: 'x' }) } })).toThrow(expect.objectContaining({ code: 'E_TOKEN_MISSING' }));
+  });
+
+  it('the cached-token fast path reads the Bearer header as the full parse does, or leaves it to the full parse', () => {
+    const parse = (h: string): string | Error | undefined => {
+      try {
+        return extractToken(h, undefined, undefined);
+      } catch (err) {
+        return err as Error;
+      }
+    };
+    const headers = fc.oneof(
+      fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'BeArEr', 'Basic', 'Bearerx', 'ſearer', 'Bearer\t'), fc.stringMatching(/^[ \t]{0,3}$/), fc.string({ unit: fc.constantFrom('a', '.', '-', '_', ' ', '\t', '\u00a0', '\u2028', 'Z', '9') }))
+        .map(([scheme, gap, rest]) => `${scheme}${gap}${rest}`),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(headers, (h) => {
+        const candidate = bearerCandidate(h);
+        const parsed = parse(h);
+        if (typeof parsed === 'string' && candidate !== undefined) expect(candidate).toBe(parsed);
+        // Whatever the full parse refuses, the fast path offers only as a string with whitespace in it — never a cached token.
+        if (typeof parsed !== 'string' && candidate !== undefined) expect(candidate).toMatch(/\s/);
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(bearerCandidate('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(bearerCandidate('bEaReR abc')).toBe('abc');
+    expect([bearerCandidate('Bearer  abc'), bearerCandidate('Bearer abc '), bearerCandidate('Basic abc'), bearerCandidate(undefined), bearerCandidate(['Bearer abc'])]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('a cached token followed by more than spaces is still 401 E_TOKEN_MALFORMED, with the real verifier', async () => {
+    const key = await makeKey('ES256');
+    const verifier = createAccessTokenVerifier({ jwks: { keys: [key.publicJwk] }, issuer: ISSUER });
+    const token = await signToken(key, userClaims(ISSUER));
+    const guard = () => new RequestGuard(1_000);
+    expect(await authenticateRequest(guard(), { authorization: `Bearer ${token}` }, { verifier })).toMatchObject({ token });
+    // Now cached: the fast path answers synchronously…
+    expect(authenticateRequest(guard(), { authorization: `bearer ${token}` }, { verifier })).toMatchObject({ token });
+    // …but only for exactly the token: these are refused by the full parse, never answered from the cache.
+    for (const header of [`Bearer ${token}\tx`, `Bearer ${token} x`, `Bearer ${token}\u00a0`]) {
+      expect(() => authenticateRequest(guard(), { authorization: header }, { verifier })).toThrow(expect.objectContaining({ code: 'E_TOKEN_MALFORMED' }));
+    }
   });
 });
