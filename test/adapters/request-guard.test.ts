@@ -2,6 +2,7 @@
 // token verifier and the real authorization cache behind real HTTP requests.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
@@ -110,6 +111,58 @@ describe.each([
     const token = await signToken(key, userClaims(ISSUER));
     const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(64).toString('base64url')}`;
     for (let i = 0; i < 2; i++) expect(await get(`/projects/${randomUUID()}`, forged)).toMatchObject({ status: 401, body: { code: 'E_TOKEN_SIGNATURE' } });
+  });
+});
+
+describe('express: req.auth without an own property on req', () => {
+  it('reads the caller in the app, in a mounted sub-app and after a user write; a plain node:http request gets an own property', async () => {
+    const key = await makeKey('ES256');
+    const c = components(key);
+    const claims = userClaims(ISSUER);
+    const token = await signToken(key, claims);
+    const app = express();
+    const sub = express();
+    sub.get('/who', (req, res) => void res.json({ userId: req.auth?.userId, own: Object.hasOwn(req, 'auth') }));
+    app.use(authenticate({ verifier: c.verifier, optional: true }));
+    app.use('/sub', sub);
+    app.get('/who', (req, res) => void res.json({ userId: req.auth?.userId ?? req.auth, own: Object.hasOwn(req, 'auth') }));
+    app.get('/overwrite', (req, res) => {
+      req.auth = { userId: 'someone-else', claims: { sub: 'someone-else' }, token: 'x' };
+      res.json({ userId: req.auth.userId });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const get = async (path: string, headers: Record<string, string> = { authorization: `Bearer ${token}` }) => (await fetch(`${base}${path}`, { headers })).json();
+    try {
+      for (let i = 0; i < 2; i++) {
+        // The first request verifies (asynchronous path), the second is answered from the cache (synchronous path).
+        expect(await get('/who')).toEqual({ userId: claims.sub, own: false });
+        expect(await get('/sub/who')).toEqual({ userId: claims.sub, own: false });
+      }
+      expect(await get('/who', {})).toEqual({ userId: null, own: false });
+      expect(await get('/overwrite')).toEqual({ userId: 'someone-else' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+
+    // Outside Express there is no shared request prototype to extend: the property is set on the request.
+    const middleware = authenticate({ verifier: c.verifier });
+    const plain = http.createServer((req, res) => {
+      middleware(req as never, res as never, (err?: unknown) => {
+        const auth = (req as { auth?: { userId: string } }).auth;
+        res.end(JSON.stringify({ err: err === undefined ? null : String(err), userId: auth?.userId, own: Object.hasOwn(req, 'auth') }));
+      });
+    });
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    try {
+      const r = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await r.json()).toEqual({ err: null, userId: claims.sub, own: true });
+      expect(Object.hasOwn(http.IncomingMessage.prototype, 'auth')).toBe(false);
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
   });
 });
 

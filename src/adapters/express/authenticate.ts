@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { TokenVerifierLike } from '../contracts.js';
 import { ConfigurationError } from '../../errors.js';
 import { authenticateRequest, checkDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS, isPending } from '../request-guard.js';
-import { guardOf, settle } from './request-state.js';
+import { guardOf, setAuth, settle } from './request-state.js';
 
 /** Options for {@link authenticate}. */
 export interface AuthenticateOptions {
@@ -46,14 +46,12 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     }
     // A token the verifier has cached is answered synchronously: no promise, no timer.
     if (!isPending(auth)) {
-      req.auth = auth;
+      setAuth(req, auth);
       next();
       return;
     }
     settle(
-      auth.then((verified) => {
-        req.auth = verified;
-      }),
+      auth.then((verified) => setAuth(req, verified)),
       next,
     );
   };
