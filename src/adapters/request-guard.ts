@@ -30,7 +30,8 @@ export class RequestGuard {
   scopeSignal: AbortSignal | undefined;
   /** Set once the deadline answered the request with a 504. */
   timedOut = false;
-  auth: AuthInfo | null = null;
+  /** The caller once authentication ran (`null`: optional and no token); `undefined` before. */
+  auth: AuthInfo | null | undefined = undefined;
   // Most requests make one check: it is kept inline, a Map only from the second.
   #firstKey: string | undefined;
   #firstAnswer: AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined;
@@ -242,7 +243,7 @@ export function checkRequest(
   audit?: AuditLogLike,
 ): AuthorizationAnswer | Promise<AuthorizationAnswer> {
   const auth = guard.auth;
-  if (auth === null) throw new TokenMissingError();
+  if (auth == null) throw new TokenMissingError();
   const { resourceId, action } = step;
   if (typeof resourceId !== 'string' || resourceId.length === 0) throw new InvalidIdentifierError('resourceId');
   const key = `${action}\u0000${resourceId}`;

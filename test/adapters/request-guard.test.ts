@@ -123,6 +123,11 @@ describe('express: req.auth without an own property on req', () => {
     const app = express();
     const sub = express();
     sub.get('/who', (req, res) => void res.json({ userId: req.auth?.userId, own: Object.hasOwn(req, 'auth') }));
+    // A value written before authenticate gives way to the verified caller.
+    app.use((req, _res, next) => {
+      if (req.path === '/who') req.auth = { userId: 'written-before', claims: { sub: 'written-before' }, token: 'x' };
+      next();
+    });
     app.use(authenticate({ verifier: c.verifier, optional: true }));
     app.use('/sub', sub);
     app.get('/who', (req, res) => void res.json({ userId: req.auth?.userId ?? req.auth, own: Object.hasOwn(req, 'auth') }));

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { TokenVerifierLike } from '../contracts.js';
 import { ConfigurationError } from '../../errors.js';
 import { authenticateRequest, checkDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS, isPending } from '../request-guard.js';
-import { guardOf, setAuth, settle } from './request-state.js';
+import { exposeAuth, guardOf, settle } from './request-state.js';
 
 /** Options for {@link authenticate}. */
 export interface AuthenticateOptions {
@@ -37,21 +37,22 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
   const deadlineMs = checkDeadlineMs('deadlineMs', options.deadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS);
   const step = { verifier: options.verifier, cookie: options.cookie, optional: options.optional };
   return function supaguardAuthenticate(req, _res, next) {
+    const guard = guardOf(req, deadlineMs);
     let auth: ReturnType<typeof authenticateRequest>;
     try {
-      auth = authenticateRequest(guardOf(req, deadlineMs), req.headers, step);
+      auth = authenticateRequest(guard, req.headers, step);
     } catch (err) {
       next(err);
       return;
     }
     // A token the verifier has cached is answered synchronously: no promise, no timer.
     if (!isPending(auth)) {
-      setAuth(req, auth);
+      exposeAuth(req, guard);
       next();
       return;
     }
     settle(
-      auth.then((verified) => setAuth(req, verified)),
+      auth.then(() => exposeAuth(req, guard)),
       next,
     );
   };
