@@ -195,12 +195,12 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
-    const minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
-    if (minVersion !== undefined) return this.engine.peek(this.keyOf(request), minVersion);
+    if (options?.atLeastAsFresh !== undefined) return this.engine.peek(this.keyOf(request), decodeConsistencyToken(options.atLeastAsFresh));
     // Counted as an L1 hit (stats, `hit` events, metrics) and refreshed ahead like a check() hit:
     // the framework adapters answer most requests through peek. A miss is not counted here;
     // the check() that follows it counts it once.
-    return this.engine.localHit(this.keyOf(request), request, this.itemForKey)?.value;
+    const entry = this.engine.localHit(this.keys.keyOf(request), request, this.itemForKey);
+    return entry === undefined ? undefined : entry.value;
   }
 
   async checkMany(requests: readonly AuthorizationRequest[], options?: CheckOptions): Promise<Decision[]> {
