@@ -197,12 +197,12 @@ class AuthorizationCacheImpl implements AuthorizationCache {
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
-    if (options?.atLeastAsFresh !== undefined) return this.engine.peek(this.keyOf(request), decodeConsistencyToken(options.atLeastAsFresh));
+    const minVersion = options?.atLeastAsFresh === undefined ? undefined : decodeConsistencyToken(options.atLeastAsFresh);
+    if (minVersion !== undefined) return this.engine.peek(this.keyOf(request), minVersion);
     // Counted as an L1 hit (stats, `hit` events, metrics) and refreshed ahead like a check() hit:
     // the framework adapters answer most requests through peek. A miss is not counted here;
     // the check() that follows it counts it once.
-    const entry = this.engine.localHit(this.keys.keyOf(request), request, this.itemForKey);
-    return entry === undefined ? undefined : entry.value;
+    return this.engine.localHit(this.keyOf(request), request, this.itemForKey)?.value;
   }
 
   async checkMany(requests: readonly AuthorizationRequest[], options?: CheckOptions): Promise<Decision[]> {

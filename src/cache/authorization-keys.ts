@@ -28,16 +28,11 @@ interface ActionKey extends KeyRecord {
   readonly next: ActionKey | undefined;
 }
 
-/**
- * A user's keys by resource, and the last one used (a user often asks about one resource repeatedly), with
- * its action and key copied here so `keyOf` answers from this object alone (one object fewer to load).
- */
+/** A user's keys by resource, and the last one used (a user often asks about one resource repeatedly). */
 interface UserKeys {
   readonly byResource: Map<string, ActionKey>;
   last: ActionKey;
   lastResource: string;
-  lastAction: string;
-  lastKey: string;
 }
 
 /** Composed keys remembered at most; past it the memo starts over (each key is then composed once more). */
@@ -83,10 +78,6 @@ export class AuthorizationKeys {
    * @throws {@link InvalidIdentifierError} for a missing request or an invalid id or action.
    */
   keyOf(request: KeyParts): string {
-    if (typeof request === 'object' && request !== null) {
-      const user = this.memo.get(request.userId);
-      if (user !== undefined && user.lastResource === request.resourceId && user.lastAction === request.action) return user.lastKey;
-    }
     return this.entryOf(request).key;
   }
 
@@ -119,20 +110,13 @@ export class AuthorizationKeys {
       if (user.lastResource === resourceId && user.last.action === action) return user.last;
       for (let node = user.byResource.get(resourceId); node !== undefined; node = node.next) {
         if (node.action === action) {
-          this.remember(user, node, resourceId);
+          user.last = node;
+          user.lastResource = resourceId;
           return node;
         }
       }
     }
     return this.compose(request);
-  }
-
-  /** Makes `node` (a key of `resourceId`) the user's last key. */
-  private remember(user: UserKeys, node: ActionKey, resourceId: string): void {
-    user.last = node;
-    user.lastResource = resourceId;
-    user.lastAction = node.action;
-    user.lastKey = node.key;
   }
 
   /** Validates, composes and remembers. */
@@ -157,9 +141,11 @@ export class AuthorizationKeys {
     if (length < MAX_ACTIONS_PER_PAIR) {
       byResource.set(request.resourceId, node);
       this.size++;
-      if (found === undefined) {
-        this.memo.set(request.userId, { byResource, last: node, lastResource: request.resourceId, lastAction: node.action, lastKey: node.key });
-      } else this.remember(found, node, request.resourceId);
+      if (found === undefined) this.memo.set(request.userId, { byResource, last: node, lastResource: request.resourceId });
+      else {
+        found.last = node;
+        found.lastResource = request.resourceId;
+      }
     }
     return node;
   }
