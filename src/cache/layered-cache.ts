@@ -209,11 +209,13 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const memory = this.l1Memory;
     if (memory === undefined) return this.localHitExact(key, arg, makeItem);
     // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself, and
-    // one coarse clock reading for both the layer's deadline and the entry's expiry (and refresh-ahead, which
-    // coarseFreshMs includes). Near any of them (null), the exact path decides.
-    const entry = memory.hit(key, coarseNow(), this.coarseFreshMs);
-    if (entry === undefined) return undefined;
-    if (entry === null) return this.localHitExact(key, arg, makeItem);
+    // one coarse clock reading for both the layer's deadline and the entry's expiry.
+    const slot = memory.slot(key);
+    if (slot === undefined) return undefined;
+    const entry = slot.entry;
+    const now = coarseNow();
+    // Far from both deadlines (and from refresh-ahead, which coarseFreshMs includes); else the exact path.
+    if (slot.until - now <= COARSE_MARGIN_MS || entry.expiresAt - now <= this.coarseFreshMs) return this.localHitExact(key, arg, makeItem);
     if (!this.stamps.isValid(entry, key)) return undefined;
     this.counters.hits++;
     this.l1Counters.hits++;

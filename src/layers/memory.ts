@@ -3,20 +3,11 @@ import { ConfigurationError } from '../errors.js';
 import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
 
-/**
- * An entry and the wall-clock ms at which this layer drops it, stored only when that deadline differs from
- * the entry's own end of life (`staleUntil`, e.g. under a `ttlMs` cap). Otherwise the entry is stored as is
- * and `staleUntil` is the deadline: one object fewer to read on a hit.
- */
-interface Slot<V> {
-  readonly slotEntry: CacheEntry<V>;
-  readonly slotUntil: number;
+/** An entry and the wall-clock ms at which this layer drops it. */
+export interface MemorySlot<V> {
+  readonly entry: CacheEntry<V>;
+  readonly until: number;
 }
-
-type Stored<V> = CacheEntry<V> | Slot<V>;
-
-/** Whether `stored` is a slot (a property test: a monomorphic load, unlike `instanceof` on a module binding). */
-const isSlot = <V>(stored: Stored<V>): stored is Slot<V> => (stored as Partial<Slot<V>>).slotUntil !== undefined;
 
 /** Options of {@link memoryLayer}. */
 export interface MemoryLayerOptions {
@@ -40,7 +31,7 @@ export interface MemoryLayerOptions {
 export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly name: string;
   readonly kind = 'local' as const;
-  private readonly lru: LRUCache<string, Stored<V>>;
+  private readonly lru: LRUCache<string, MemorySlot<V>>;
   private readonly maxTtlMs: number;
 
   constructor(options: MemoryLayerOptions = {}) {
@@ -52,35 +43,27 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'memory';
     // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
     // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
-    this.lru = new LRUCache<string, Stored<V>>({ max });
+    this.lru = new LRUCache<string, MemorySlot<V>>({ max });
   }
 
   peek(key: string): CacheEntry<V> | undefined {
-    const stored = this.lru.get(key);
-    if (stored === undefined) return undefined;
-    const slot = isSlot(stored);
-    const entry = slot ? stored.slotEntry : stored;
-    const until = slot ? stored.slotUntil : stored.staleUntil;
+    const slot = this.lru.get(key);
+    if (slot === undefined) return undefined;
     // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
-    return until - coarseNow() > COARSE_MARGIN_MS ? entry : this.nearDeadline(key, entry, until);
+    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
   /**
-   * @internal The layered cache's L1 hit path: the entry for `key` when, at the coarse reading `now`, both this
-   * layer's deadline and the entry's expiry are further than the margin (`freshMs` >= `COARSE_MARGIN_MS` for
-   * the expiry); `undefined` when absent; `null` near either deadline (the caller then uses {@link peek},
-   * which judges on an exact reading and expires the slot). No clock read here.
+   * @internal The layered cache's L1 hit path: the stored slot (entry and this layer's deadline) as is, with
+   * no clock read and no expiry, so the caller judges both deadlines on one clock reading. Near either
+   * deadline the caller must use {@link MemoryLayer.peek}, which expires the slot.
    */
-  hit(key: string, now: number, freshMs: number): CacheEntry<V> | undefined | null {
-    const stored = this.lru.get(key);
-    if (stored === undefined) return undefined;
-    if (isSlot(stored)) return stored.slotUntil - now > COARSE_MARGIN_MS && stored.slotEntry.expiresAt - now > freshMs ? stored.slotEntry : null;
-    // Stored as is: the deadline is staleUntil >= expiresAt, so the expiry test covers both.
-    return stored.expiresAt - now > freshMs && stored.staleUntil >= stored.expiresAt ? stored : null;
+  slot(key: string): MemorySlot<V> | undefined {
+    return this.lru.get(key);
   }
 
-  private nearDeadline(key: string, entry: CacheEntry<V>, until: number): CacheEntry<V> | undefined {
-    if (until > Date.now()) return entry;
+  private nearDeadline(key: string, slot: MemorySlot<V>): CacheEntry<V> | undefined {
+    if (slot.until > Date.now()) return slot.entry;
     this.lru.delete(key);
     return undefined;
   }
@@ -95,10 +78,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
 
   set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
     const ttl = Math.min(ttlMs, this.maxTtlMs);
-    if (ttl > 0) {
-      const until = Date.now() + Math.ceil(ttl);
-      this.lru.set(key, until === entry.staleUntil ? entry : { slotEntry: entry, slotUntil: until });
-    }
+    if (ttl > 0) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl) });
     else this.lru.delete(key);
     return Promise.resolve();
   }
