@@ -11,7 +11,6 @@ import { LayerReader, type Found, type ReadItem } from './layer-reader.js';
 import { SingleFlight } from './single-flight.js';
 import { StampRegistry } from './stamp-registry.js';
 import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage } from './types.js';
-import { MemoryLayer } from '../layers/memory.js';
 import { compareVersions, createVersionClock, isVersion, type VersionClock } from './version.js';
 
 export type { ReadItem } from './layer-reader.js';
@@ -136,8 +135,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   readonly id = randomUUID();
   private readonly layers: ReadonlyArray<CacheLayer<V>>;
   private readonly l1: CacheLayer<V> | undefined;
-  /** L1 when it is supaguard's memory layer: its slots are read directly on the hit path. */
-  private readonly l1Memory: MemoryLayer<V> | undefined;
   private readonly events = new CacheEvents();
   private readonly flights = new SingleFlight<CacheEntry<V>>();
   private readonly clock: VersionClock;
@@ -164,7 +161,6 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     if (!Array.isArray(options.layers)) throw new ConfigurationError('layers', 'must be an array of cache layers');
     this.layers = options.layers;
     this.l1 = this.layers[0]?.kind === 'local' && typeof this.layers[0].peek === 'function' ? this.layers[0] : undefined;
-    this.l1Memory = this.l1 instanceof MemoryLayer ? this.l1 : undefined;
     this.ttlMs = positive(options.ttlMs, 'ttlMs', NaN);
     this.graceMs = positive(options.graceMs, 'graceMs', 0);
     this.refreshAheadMs = positive(options.refreshAheadMs, 'refreshAheadMs', 0);
@@ -206,28 +202,9 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   }
 
   localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined {
-    const memory = this.l1Memory;
-    if (memory === undefined) return this.localHitExact(key, arg, makeItem);
-    // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself, and
-    // one coarse clock reading for both the layer's deadline and the entry's expiry.
-    const slot = memory.slot(key);
-    if (slot === undefined) return undefined;
-    const entry = slot.entry;
-    const now = coarseNow();
-    // Far from both deadlines (and from refresh-ahead, which coarseFreshMs includes); else the exact path.
-    if (slot.until - now <= COARSE_MARGIN_MS || entry.expiresAt - now <= this.coarseFreshMs) return this.localHitExact(key, arg, makeItem);
-    if (!this.stamps.isValid(entry, key)) return undefined;
-    this.counters.hits++;
-    this.l1Counters.hits++;
-    if (this.events.active > 0) this.events.emit('hit', { key, layer: memory.name });
-    if (channels.cacheHit.hasSubscribers) channels.cacheHit.publish({ layer: memory.name });
-    return entry;
-  }
-
-  /** `localHit` on exact clock readings (any local layer with `peek`, or an entry near a deadline). */
-  private localHitExact<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined {
     const l1 = this.l1;
     if (l1 === undefined) return undefined;
+    // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
     const entry = l1.peek?.(key);
     if (entry === undefined || !this.stamps.isValid(entry, key)) return undefined;
     const remaining = this.remainingLifetime(entry);
@@ -255,8 +232,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
       const found = read.fresh;
       if (found !== undefined) {
         this.counters.hits++;
-        // Without refresh-ahead (0) no clock is read: refreshAhead() would return at once anyway.
-        if (this.refreshAheadMs > 0 && this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
+        if (this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
         return found.entry.value;
       }
       const values = new Array<V>(1);

@@ -4,7 +4,7 @@ import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
 
 /** An entry and the wall-clock ms at which this layer drops it. */
-export interface MemorySlot<V> {
+interface Slot<V> {
   readonly entry: CacheEntry<V>;
   readonly until: number;
 }
@@ -31,7 +31,7 @@ export interface MemoryLayerOptions {
 export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly name: string;
   readonly kind = 'local' as const;
-  private readonly lru: LRUCache<string, MemorySlot<V>>;
+  private readonly lru: LRUCache<string, Slot<V>>;
   private readonly maxTtlMs: number;
 
   constructor(options: MemoryLayerOptions = {}) {
@@ -43,7 +43,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'memory';
     // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
     // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
-    this.lru = new LRUCache<string, MemorySlot<V>>({ max });
+    this.lru = new LRUCache<string, Slot<V>>({ max });
   }
 
   peek(key: string): CacheEntry<V> | undefined {
@@ -53,16 +53,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
-  /**
-   * @internal The layered cache's L1 hit path: the stored slot (entry and this layer's deadline) as is, with
-   * no clock read and no expiry, so the caller judges both deadlines on one clock reading. Near either
-   * deadline the caller must use {@link MemoryLayer.peek}, which expires the slot.
-   */
-  slot(key: string): MemorySlot<V> | undefined {
-    return this.lru.get(key);
-  }
-
-  private nearDeadline(key: string, slot: MemorySlot<V>): CacheEntry<V> | undefined {
+  private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
     if (slot.until > Date.now()) return slot.entry;
     this.lru.delete(key);
     return undefined;
