@@ -140,7 +140,7 @@ const scenario = defineScenario('authorization-cache', async (ctx) => {
   const bentoL2 = new BentoCache({ default: 'r', prefix: `${prefix}bento`, stores: { r: bentostore().useL2Layer(redisDriver({ connection: bentoRedis })) } });
   for (const key of keys) await bentoL2.getOrSet({ key, factory: () => DECISION, ttl: '1h' });
 
-  // Interleaved (one request of each in turn): a round trip's latency drifts with the machine's load over
+  // Interleaved (blocks of 50 requests of each in turn): a round trip's latency drifts with the machine's load over
   // seconds, so measuring these one after another compared different conditions as much as the code.
   const single = { group: 'l2-single' };
   ctx.add('supaguard check() L2 hit (Redis only)', () => l2.check(requests[nextIndex()] as AuthorizationRequest), single);

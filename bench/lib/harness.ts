@@ -13,7 +13,7 @@ export interface TaskOptions {
   /** Operations per sample; the figures are divided by it. Use for sub-µs operations. @default 1 */
   batch?: number;
   /**
-   * Tasks sharing a group are measured interleaved (one sample of each in turn, after the sequential
+   * Tasks sharing a group are measured interleaved (a block of 50 samples of each in turn, after the sequential
    * tasks) instead of one after another: for I/O-bound comparisons whose latency drifts with the
    * machine's load over seconds (a shared box), so both sides see the same conditions.
    */
@@ -162,7 +162,13 @@ export function defineScenario(
   return Object.assign(run, { scenarioName: name });
 }
 
-/** Runs `members` in turn, one sample each, for `timeMs` after `warmupMs`; resolves to each one's sample times in ms. */
+/**
+ * Samples per member and turn: short enough (milliseconds for I/O tasks) that load drifting over seconds
+ * hits every member alike, long enough that each runs warm rather than in the caches the others left.
+ */
+const INTERLEAVE_BLOCK = 50;
+
+/** Runs `members` in turn, a block of samples each, for `timeMs` after `warmupMs`; resolves to each one's sample times in ms. */
 async function runInterleaved(members: ReadonlyArray<{ name: string; fn: () => unknown }>, timeMs: number, warmupMs: number): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(members.map((m) => [m.name, []]));
   const warmEnd = performance.now() + warmupMs;
@@ -175,10 +181,13 @@ async function runInterleaved(members: ReadonlyArray<{ name: string; fn: () => u
   const end = performance.now() + timeMs;
   while (performance.now() < end) {
     for (const m of members) {
-      const started = performance.now();
-      const r = m.fn();
-      if (r instanceof Promise) await r;
-      (samples.get(m.name) as number[]).push(performance.now() - started);
+      const own = samples.get(m.name) as number[];
+      for (let i = 0; i < INTERLEAVE_BLOCK; i++) {
+        const started = performance.now();
+        const r = m.fn();
+        if (r instanceof Promise) await r;
+        own.push(performance.now() - started);
+      }
     }
   }
   return samples;
