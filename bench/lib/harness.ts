@@ -12,6 +12,12 @@ import { Bench } from 'tinybench';
 export interface TaskOptions {
   /** Operations per sample; the figures are divided by it. Use for sub-µs operations. @default 1 */
   batch?: number;
+  /**
+   * Tasks sharing a group are measured interleaved (a block of 50 samples of each in turn, after the sequential
+   * tasks) instead of one after another: for I/O-bound comparisons whose latency drifts with the
+   * machine's load over seconds (a shared box), so both sides see the same conditions.
+   */
+  group?: string;
 }
 
 export interface Comparison {
@@ -74,6 +80,8 @@ export function defineScenario(
   const run = async (): Promise<ScenarioResult> => {
     const bench = new Bench({ name, time: options.time ?? 1_000, warmupTime: options.warmupTime ?? 250 });
     const batches = new Map<string, number>();
+    const order: string[] = [];
+    const groups = new Map<string, Array<{ name: string; fn: () => unknown }>>();
     const comparisons: Comparison[] = [];
     const notes: Record<string, number | string> = {};
     const cleanups: Array<() => unknown> = [];
@@ -81,16 +89,19 @@ export function defineScenario(
       add(taskName, fn, taskOptions) {
         const batch = taskOptions?.batch ?? 1;
         batches.set(taskName, batch);
-        if (batch === 1) {
-          bench.add(taskName, fn);
-        } else {
-          bench.add(taskName, async () => {
-            for (let i = 0; i < batch; i++) {
-              const r = fn();
-              if (r instanceof Promise) await r;
-            }
-          });
-        }
+        order.push(taskName);
+        const sample =
+          batch === 1
+            ? fn
+            : async () => {
+                for (let i = 0; i < batch; i++) {
+                  const r = fn();
+                  if (r instanceof Promise) await r;
+                }
+              };
+        const group = taskOptions?.group;
+        if (group === undefined) bench.add(taskName, sample);
+        else groups.set(group, [...(groups.get(group) ?? []), { name: taskName, fn: sample }]);
       },
       compare(subject, peer, target) {
         comparisons.push(target === undefined ? { subject, peer } : { subject, peer, target });
@@ -102,23 +113,33 @@ export function defineScenario(
         cleanups.push(fn);
       },
     });
+    const latencies = new Map<string, { p50: number; p99: number; mean: number; samplesCount: number }>();
     try {
       await bench.run();
+      const time = options.time ?? 1_000;
+      const warmupTime = options.warmupTime ?? 250;
+      for (const members of groups.values()) {
+        for (const [name, samples] of await runInterleaved(members, time * members.length, warmupTime)) latencies.set(name, summarize(samples));
+      }
     } finally {
       for (const fn of cleanups.reverse()) await fn();
     }
-    const tasks: TaskResult[] = bench.tasks.map((task) => {
+    for (const task of bench.tasks) {
       const r = task.result as { state: string; latency?: { p50: number; p99: number; mean: number; samplesCount?: number }; error?: unknown };
       if (!r.latency) throw new Error(`bench task "${task.name}" did not complete (${r.state}): ${String(r.error)}`);
-      const batch = batches.get(task.name) ?? 1;
+      latencies.set(task.name, { ...r.latency, samplesCount: r.latency.samplesCount ?? 0 });
+    }
+    const tasks: TaskResult[] = order.map((name) => {
+      const latency = latencies.get(name) as { p50: number; p99: number; mean: number; samplesCount: number };
+      const batch = batches.get(name) ?? 1;
       const perOp = (ms: number): number => (ms * 1e6) / batch;
       return {
-        name: task.name,
-        medianNs: perOp(r.latency.p50),
-        p99Ns: perOp(r.latency.p99),
-        meanNs: perOp(r.latency.mean),
-        opsPerSec: 1e9 / perOp(r.latency.mean),
-        samples: r.latency.samplesCount ?? 0,
+        name,
+        medianNs: perOp(latency.p50),
+        p99Ns: perOp(latency.p99),
+        meanNs: perOp(latency.mean),
+        opsPerSec: 1e9 / perOp(latency.mean),
+        samples: latency.samplesCount,
       };
     });
     const byName = new Map(tasks.map((t) => [t.name, t]));
@@ -139,6 +160,44 @@ export function defineScenario(
     return result;
   };
   return Object.assign(run, { scenarioName: name });
+}
+
+/**
+ * Samples per member and turn: short enough (milliseconds for I/O tasks) that load drifting over seconds
+ * hits every member alike, long enough that each runs warm rather than in the caches the others left.
+ */
+const INTERLEAVE_BLOCK = 50;
+
+/** Runs `members` in turn, a block of samples each, for `timeMs` after `warmupMs`; resolves to each one's sample times in ms. */
+async function runInterleaved(members: ReadonlyArray<{ name: string; fn: () => unknown }>, timeMs: number, warmupMs: number): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(members.map((m) => [m.name, []]));
+  const warmEnd = performance.now() + warmupMs;
+  while (performance.now() < warmEnd) {
+    for (const m of members) {
+      const r = m.fn();
+      if (r instanceof Promise) await r;
+    }
+  }
+  const end = performance.now() + timeMs;
+  while (performance.now() < end) {
+    for (const m of members) {
+      const own = samples.get(m.name) as number[];
+      for (let i = 0; i < INTERLEAVE_BLOCK; i++) {
+        const started = performance.now();
+        const r = m.fn();
+        if (r instanceof Promise) await r;
+        own.push(performance.now() - started);
+      }
+    }
+  }
+  return samples;
+}
+
+/** Median, p99 and mean of sample times (ms), as tinybench reports them. */
+function summarize(samples: number[]): { p50: number; p99: number; mean: number; samplesCount: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, samplesCount: sorted.length };
 }
 
 const fmt = (ns: number): string => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);

@@ -191,7 +191,9 @@ class AuthorizationCacheImpl implements AuthorizationCache {
         return record.answer as Promise<Decision>;
       }
     }
-    return this.engine.getByKey(record.key, request, this.itemForKey, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    // The item straight from the record (its scopes too): no second memo lookup on the way to L2.
+    const item = { key: record.key, scopes: record.scopes, request: { userId: request.userId, resourceId: request.resourceId, action: request.action } };
+    return this.engine.get(item, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {

@@ -150,32 +150,57 @@ export class LayerReader<V> {
         if (verdict === 'stale' && stale === undefined) stale = { entry: entry as CacheEntry<V>, layer: layer.name };
         continue;
       }
-      const counters = this.counters[li] as LayerCounters;
       const before = stale;
-      const onEntries = (entries: Array<CacheEntry<V> | undefined>): T | PromiseLike<T> => {
-        counters.latency.record(performance.now() - started);
-        const entry = entries[0];
-        const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
-        if (verdict === 'fresh') return then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale: before });
-        const next = verdict === 'stale' && before === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : before;
-        return this.readOneFrom(item, minVersion, li + 1, next, then);
-      };
-      const onError = (err: unknown): Promise<T> => {
-        // A failing layer is skipped: the read degrades to the next layer or the loader.
-        counters.errors++;
-        this.events.emit('error', { error: err, phase: 'layer', layer: layer.name });
-        return this.readOneFrom(item, minVersion, li + 1, before, then);
-      };
       const started = performance.now();
-      if (layer.kind === 'local') return layer.getMany([item.key]).then(onEntries, onError);
+      // Anonymous callbacks that call methods: no named closure per read (a named one costs a defineProperty
+      // per call under esbuild's keepNames, which tsx and the benchmarks use).
+      if (layer.kind === 'local') {
+        return layer.getMany([item.key]).then(
+          (entries) => this.judgeOne(li, item, minVersion, before, started, then, entries),
+          (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
+        );
+      }
       const plan = this.remotePlan([item]);
       // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
-      return layer.getMany(plan.keys).then((got) => {
-        const entries = this.remoteEntries(layer, plan, got);
-        return Array.isArray(entries) ? onEntries(entries) : entries.then(onEntries, onError);
-      }, onError);
+      return layer.getMany(plan.keys).then(
+        (got) => {
+          const entries = this.remoteEntries(layer, plan, got);
+          if (Array.isArray(entries)) return this.judgeOne(li, item, minVersion, before, started, then, entries);
+          return entries.then(
+            (tagged) => this.judgeOne(li, item, minVersion, before, started, then, tagged),
+            (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
+          );
+        },
+        (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
+      );
     }
     return Promise.resolve(then({ fresh: undefined, stale }));
+  }
+
+  /** `readOneFrom`'s continuation after remote (or async local) layer `li` answered. */
+  private judgeOne<R, T>(
+    li: number,
+    item: ReadItem<R>,
+    minVersion: string | undefined,
+    stale: Found<V> | undefined,
+    started: number,
+    then: (read: OneRead<V>) => T | PromiseLike<T>,
+    entries: Array<CacheEntry<V> | undefined>,
+  ): T | PromiseLike<T> {
+    (this.counters[li] as LayerCounters).latency.record(performance.now() - started);
+    const entry = entries[0];
+    const verdict = this.classify(li, item.key, entry, minVersion, Date.now());
+    const layer = this.layers[li] as CacheLayer<V>;
+    if (verdict === 'fresh') return then({ fresh: { entry: entry as CacheEntry<V>, layer: layer.name }, stale });
+    const next = verdict === 'stale' && stale === undefined ? { entry: entry as CacheEntry<V>, layer: layer.name } : stale;
+    return this.readOneFrom(item, minVersion, li + 1, next, then);
+  }
+
+  /** A failing layer is skipped: the read degrades to the next layer or the loader. */
+  private skipLayer<R, T>(li: number, item: ReadItem<R>, minVersion: string | undefined, stale: Found<V> | undefined, then: (read: OneRead<V>) => T | PromiseLike<T>, err: unknown): Promise<T> {
+    (this.counters[li] as LayerCounters).errors++;
+    this.events.emit('error', { error: err, phase: 'layer', layer: (this.layers[li] as CacheLayer<V>).name });
+    return this.readOneFrom(item, minVersion, li + 1, stale, then);
   }
 
   /** Judges what layer `li` returned for `key`, counts it, reports it, and backfills upper layers on a hit. */

@@ -232,7 +232,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
       const found = read.fresh;
       if (found !== undefined) {
         this.counters.hits++;
-        if (this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
+        // Without refresh-ahead (0) no clock is read: refreshAhead() would return at once anyway.
+        if (this.refreshAheadMs > 0 && this.remainingLifetime(found.entry) <= this.refreshAheadMs) this.refreshAhead(item);
         return found.entry.value;
       }
       const values = new Array<V>(1);

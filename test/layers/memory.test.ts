@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLayer } from '../../src/index.js';
+import { createAuthorizationCache, memoryLayer, type Decision } from '../../src/index.js';
 import { runLayerConformance } from '../../src/testing.js';
 
 runLayerConformance('memoryLayer', () => memoryLayer({ max: 10_000 }));
@@ -22,6 +22,25 @@ describe('memoryLayer', () => {
     await layer.set('a', { value: 1, createdAt: 0, expiresAt: Date.now() + 1e6, staleUntil: Date.now() + 1e6, version: '1', tags: [] }, 60_000);
     await new Promise((r) => setTimeout(r, 80));
     expect(layer.peek('a')).toBeUndefined();
+  });
+
+  it('keeps the ttlMs cap on the cache’s L1 hit path (peek and check)', async () => {
+    let loads = 0;
+    const cache = createAuthorizationCache({
+      layers: [memoryLayer<Decision>({ max: 10, ttlMs: 1_100 })],
+      loader: async (requests) => requests.map(() => (loads++, { allowed: true })),
+      ttlMs: 60_000,
+    });
+    const request = { userId: '00000000-0000-4000-8000-000000000001', resourceId: '00000000-0000-4000-8000-000000000002', action: 'read' };
+    await cache.check(request);
+    expect(cache.peek(request)).toEqual({ allowed: true });
+    await cache.check(request);
+    expect(loads).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(cache.peek(request)).toBeUndefined();
+    await cache.check(request);
+    expect(loads).toBe(2);
+    await cache.close();
   });
 
   it('rejects a bad configuration with E_CONFIG', () => {
