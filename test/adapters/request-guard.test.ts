@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -114,14 +115,17 @@ describe.each([
   });
 });
 
-describe('express: req.auth without an own property on req', () => {
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4 as unknown as typeof express],
+] as const)('%s: req.auth without an own property on req', (_name, makeApp) => {
   it('reads the caller in the app, in a mounted sub-app and after a user write; a plain node:http request gets an own property', async () => {
     const key = await makeKey('ES256');
     const c = components(key);
     const claims = userClaims(ISSUER);
     const token = await signToken(key, claims);
-    const app = express();
-    const sub = express();
+    const app = makeApp();
+    const sub = makeApp();
     sub.get('/who', (req, res) => void res.json({ userId: req.auth?.userId, own: Object.hasOwn(req, 'auth') }));
     // A value written before authenticate gives way to the verified caller.
     app.use((req, _res, next) => {

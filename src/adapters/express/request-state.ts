@@ -31,8 +31,10 @@ export function exposeAuth(req: IncomingMessage, guard: RequestGuard): void {
     }
     lastProto = proto;
   }
-  // A value a handler wrote earlier in this request gives way to the verified caller.
+  // A value a handler wrote earlier in this request gives way to the verified caller: one written
+  // through the accessor, or one written as an own property before the accessor was installed.
   if (anyWritten) written.delete(req);
+  if (Object.prototype.hasOwnProperty.call(req, 'auth')) delete (req as { auth?: unknown }).auth;
 }
 
 /** The prototype just above `IncomingMessage.prototype` in a request's chain (Express's `express.request`), if any. */
