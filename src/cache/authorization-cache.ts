@@ -127,6 +127,11 @@ function freezeDecision(decision: Decision): Decision {
   return Object.freeze(copy);
 }
 
+/** The engine's read item for a validated request: its key, its invalidation scopes and a copy of the request. */
+function readItem(key: string, scopes: readonly string[], request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
+  return { key, scopes, request: { userId: request.userId, resourceId: request.resourceId, action: request.action } };
+}
+
 class AuthorizationCacheImpl implements AuthorizationCache {
   private readonly engine: LayeredCache<Decision, AuthorizationRequest>;
   /** `itemFor`, bound once: `check` hands it to the engine instead of a closure per call. */
@@ -192,8 +197,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
       }
     }
     // The item straight from the record (its scopes too): no second memo lookup on the way to L2.
-    const item = { key: record.key, scopes: record.scopes, request: { userId: request.userId, resourceId: request.resourceId, action: request.action } };
-    return this.engine.get(item, options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
+    return this.engine.get(readItem(record.key, record.scopes, request), options?.signal || minVersion ? { signal: options?.signal, minVersion } : undefined);
   }
 
   peek(request: AuthorizationRequest, options?: Pick<CheckOptions, 'atLeastAsFresh'>): Decision | undefined {
@@ -288,11 +292,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
 
   /** The read item of an already validated request. */
   private itemFor(key: string, request: AuthorizationRequest): ReadItem<AuthorizationRequest> {
-    return {
-      key,
-      scopes: this.keys.scopesOf(request),
-      request: { userId: request.userId, resourceId: request.resourceId, action: request.action },
-    };
+    return readItem(key, this.keys.scopesOf(request), request);
   }
 
   private checkedKey(key: string): string {

@@ -11,7 +11,7 @@ const guards = new WeakMap<IncomingMessage, RequestGuard>();
 const written = new WeakMap<object, AuthInfo | null | undefined>();
 let anyWritten = false;
 const patched = new WeakSet<object>();
-let lastProto: object | null = null;
+let lastProto: object | undefined;
 
 /**
  * Makes `req.auth` read the caller `authenticate` stored on the request's guard.
@@ -23,13 +23,13 @@ let lastProto: object | null = null;
  */
 export function exposeAuth(req: IncomingMessage, guard: RequestGuard): void {
   const proto = Object.getPrototypeOf(req) as object | null;
-  if (proto !== lastProto || proto === null) {
+  if (proto !== lastProto) {
     const base = requestBase(proto);
     if (base === undefined || !(patched.has(base) || patch(base))) {
       Object.defineProperty(req, 'auth', { value: guard.auth, writable: true, enumerable: true, configurable: true });
       return;
     }
-    lastProto = proto;
+    lastProto = proto as object;
   }
   // A value a handler wrote earlier in this request gives way to the verified caller: one written
   // through the accessor, or one written as an own property before the accessor was installed.
