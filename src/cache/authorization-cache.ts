@@ -187,7 +187,7 @@ class AuthorizationCacheImpl implements AuthorizationCache {
     }
     if (minVersion === undefined) {
       // An L1 hit answers synchronously; repeated hits on one entry share one settled promise.
-      const entry = this.engine.localHit(record.key, request, this.itemForKey);
+      const entry = this.engine.localHit(record.key, request, this.itemForKey, record);
       if (entry !== undefined) {
         if (record.answered !== entry) {
           record.answered = entry;
@@ -206,7 +206,8 @@ class AuthorizationCacheImpl implements AuthorizationCache {
     // Counted as an L1 hit (stats, `hit` events, metrics) and refreshed ahead like a check() hit:
     // the framework adapters answer most requests through peek. A miss is not counted here;
     // the check() that follows it counts it once.
-    return this.engine.localHit(this.keyOf(request), request, this.itemForKey)?.value;
+    const record = this.keys.lookup(request);
+    return this.engine.localHit(record.key, request, this.itemForKey, record)?.value;
   }
 
   async checkMany(requests: readonly AuthorizationRequest[], options?: CheckOptions): Promise<Decision[]> {

@@ -21,6 +21,8 @@ export interface KeyRecord {
   answered: unknown;
   /** `Promise.resolve(answered.value)`. */
   answer: Promise<unknown> | undefined;
+  /** L1's memo of where the key's entry lives (the record is the key's {@link PeekHint}). */
+  slot: unknown;
 }
 
 /** A key record in a (user, resource) pair's short list (a resource sees few actions). */
@@ -135,7 +137,7 @@ export class AuthorizationKeys {
     const head = byResource.get(request.resourceId);
     // Same strings as userScope() / resourceScope(), from the escaped parts.
     const scopes = head?.scopes ?? Object.freeze([`u:{${user}}`, `r:${resource}`]);
-    const node: ActionKey = { action: request.action, key, scopes, answered: undefined, answer: undefined, next: head };
+    const node: ActionKey = { action: request.action, key, scopes, answered: undefined, answer: undefined, slot: undefined, next: head };
     let length = 0;
     for (let n = head; n !== undefined; n = n.next) length++;
     if (length < MAX_ACTIONS_PER_PAIR) {

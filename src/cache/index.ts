@@ -1,4 +1,4 @@
-export type { CacheEntry, CacheLayer, CacheLayerKind, CacheLayerStats, InvalidationBus, InvalidationHandlers, InvalidationMessage } from './types.js';
+export type { CacheEntry, CacheLayer, CacheLayerKind, CacheLayerStats, PeekHint, InvalidationBus, InvalidationHandlers, InvalidationMessage } from './types.js';
 export {
   createLayeredCache,
   type LayeredCache,

@@ -10,7 +10,7 @@ import { LatencyRecorder } from './latency-recorder.js';
 import { LayerReader, type Found, type ReadItem } from './layer-reader.js';
 import { SingleFlight } from './single-flight.js';
 import { StampRegistry } from './stamp-registry.js';
-import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage } from './types.js';
+import type { CacheEntry, CacheLayer, InvalidationBus, InvalidationMessage, PeekHint } from './types.js';
 import { compareVersions, createVersionClock, isVersion, type VersionClock } from './version.js';
 
 export type { ReadItem } from './layer-reader.js';
@@ -82,9 +82,10 @@ export interface LayeredCache<V, R> {
   getByKey<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, options?: ReadOptions): Promise<V>;
   /**
    * The synchronous part of `getByKey`: the fresh, valid L1 entry for `key`, counted as a hit (stats, events,
-   * refresh-ahead through `makeItem`), or `undefined` when the read must go further.
+   * refresh-ahead through `makeItem`), or `undefined` when the read must go further. A `hint` kept per key
+   * lets L1 find the entry again without a lookup (see {@link PeekHint}).
    */
-  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined;
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, hint?: PeekHint): CacheEntry<V> | undefined;
   /** Values for many items: one multi-get per layer and one loader call for all misses. */
   getMany(items: ReadonlyArray<ReadItem<R>>, options?: ReadOptions): Promise<V[]>;
   /** A fresh value from the first local layer, synchronously, or `undefined`. */
@@ -201,11 +202,11 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     return this.getOne(makeItem(key, arg), options);
   }
 
-  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>): CacheEntry<V> | undefined {
+  localHit<A>(key: string, arg: A, makeItem: (key: string, arg: A) => ReadItem<R>, hint?: PeekHint): CacheEntry<V> | undefined {
     const l1 = this.l1;
     if (l1 === undefined) return undefined;
     // The L1 hit path: synchronous, no async frame, no single-flight or Map work beyond the LRU itself.
-    const entry = l1.peek?.(key);
+    const entry = l1.peek?.(key, hint);
     if (entry === undefined || !this.stamps.isValid(entry, key)) return undefined;
     const remaining = this.remainingLifetime(entry);
     if (remaining <= 0) return undefined;

@@ -83,12 +83,32 @@ export interface CacheLayer<V = unknown> {
   deleteMany(keys: readonly string[]): Promise<void>;
   /** Removes every key starting with `prefix`, or every key of this layer. */
   clear(prefix?: string): Promise<void>;
-  /** Synchronous lookup, for in-process layers only. */
-  peek?(key: string): CacheEntry<V> | undefined;
+  /**
+   * Synchronous lookup, for in-process layers only. With a `hint` the layer may remember where the entry
+   * lives (in `hint.slot`) and, on the next call with the same hint and key, find it again without a lookup.
+   */
+  peek?(key: string, hint?: PeekHint): CacheEntry<V> | undefined;
   /** Layer-specific figures. */
   stats?(): CacheLayerStats;
   /** Releases listeners and timers (never closes a client the user passed in). */
   close?(): Promise<void> | void;
+}
+
+/**
+ * A caller-owned memo for {@link CacheLayer.peek}: an in-process layer stores its own opaque reference to the
+ * entry in `slot` and, while that entry is still held under the same key, answers the next `peek` with that
+ * key and hint without a hash lookup. The caller keeps one hint per key and never reads `slot`.
+ *
+ * @example
+ * ```ts
+ * const hint: PeekHint = { slot: undefined };
+ * layer.peek?.('authz:{…}:…:read', hint); // a lookup; remembers the entry in hint.slot
+ * layer.peek?.('authz:{…}:…:read', hint); // answered from hint.slot while the layer still holds that entry
+ * ```
+ */
+export interface PeekHint {
+  /** Owned by the layer; callers start it as `undefined` and leave it alone. */
+  slot: unknown;
 }
 
 /**

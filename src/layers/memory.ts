@@ -1,12 +1,24 @@
 import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
 import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
-import type { CacheEntry, CacheLayer, CacheLayerStats } from '../cache/types.js';
+import type { CacheEntry, CacheLayer, CacheLayerStats, PeekHint } from '../cache/types.js';
 
-/** An entry and the wall-clock ms at which this layer drops it. */
+/** An entry and the wall-clock ms at which this layer drops it; also what a {@link PeekHint} remembers. */
 interface Slot<V> {
   readonly entry: CacheEntry<V>;
   readonly until: number;
+  readonly key: string;
+  /** The layer holding it, so a hint carried to another layer is never trusted there. */
+  readonly owner: MemoryLayer<V>;
+  /** False once lru-cache let go of it (evicted, replaced, deleted, cleared). */
+  live: boolean;
+  /** The coarse clock reading at which its LRU recency was last refreshed. */
+  touched: number;
+}
+
+/** lru-cache's dispose hook: a slot it lets go of (for any reason) is never answered from a hint again. */
+function release<V>(slot: Slot<V>): void {
+  slot.live = false;
 }
 
 /** Options of {@link memoryLayer}. */
@@ -43,14 +55,29 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     this.name = options.name ?? 'memory';
     // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
     // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
-    this.lru = new LRUCache<string, Slot<V>>({ max });
+    this.lru = new LRUCache<string, Slot<V>>({ max, dispose: release });
   }
 
-  peek(key: string): CacheEntry<V> | undefined {
-    const slot = this.lru.get(key);
-    if (slot === undefined) return undefined;
+  peek(key: string, hint?: PeekHint): CacheEntry<V> | undefined {
+    const now = coarseNow();
+    let slot = hint?.slot as Slot<V> | undefined;
+    if (slot !== undefined && slot.live && slot.key === key && slot.owner === this) {
+      // Still held under this key: no hash lookup. Its LRU recency is refreshed at most once per coarse
+      // millisecond, so a hot entry's place in the eviction order is never more than a millisecond old.
+      if (slot.touched !== now) {
+        slot.touched = now;
+        this.lru.get(key);
+      }
+    } else {
+      slot = this.lru.get(key);
+      if (slot === undefined) return undefined;
+      if (hint !== undefined) {
+        hint.slot = slot;
+        slot.touched = now;
+      }
+    }
     // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
-    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+    return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
   private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
@@ -69,7 +96,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
 
   set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
     const ttl = Math.min(ttlMs, this.maxTtlMs);
-    if (ttl > 0) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl) });
+    if (ttl > 0) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl), key, owner: this, live: true, touched: 0 });
     else this.lru.delete(key);
     return Promise.resolve();
   }

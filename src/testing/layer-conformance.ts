@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CacheEntry, CacheLayer } from '../cache/types.js';
+import type { CacheEntry, CacheLayer, PeekHint } from '../cache/types.js';
 
 /** Options of {@link runLayerConformance}. */
 export interface LayerConformanceOptions {
@@ -37,7 +37,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Registers a vitest suite that checks a {@link CacheLayer} implementation
  * against the contract: round trips keep every entry field, `getMany` keeps
  * order, deletes and prefix clears remove exactly what they should, TTLs
- * expire, odd keys stay distinct, and `peek` (when present) agrees with `get`.
+ * expire, odd keys stay distinct, and `peek` (when present) agrees with `get`,
+ * with or without a {@link PeekHint}.
  * `memoryLayer` and `redisLayer` pass it; run it for your own layer too.
  *
  * `factory` is called once per test and must return a layer over an isolated,
@@ -176,6 +177,52 @@ export function runLayerConformance(
       await layer.set('p', entry(5), 60_000);
       expect(layer.peek('p')).toEqual(await layer.get('p'));
       expect(layer.peek('absent')).toBeUndefined();
+    });
+
+    it('peek with a hint answers exactly like peek without one, through overwrites, deletes and clears', async () => {
+      const layer = await fresh();
+      if (typeof layer.peek !== 'function') {
+        expect(layer.kind).toBe('remote');
+        return;
+      }
+      const hint: PeekHint = { slot: undefined };
+      const other: PeekHint = { slot: undefined };
+      const agree = (key: string): number | undefined => {
+        // The hinted read first, so it is the one meeting an overwritten, deleted or expired entry.
+        const hinted = layer.peek?.(key, hint)?.value.n;
+        expect(layer.peek?.(key)?.value.n).toBe(hinted);
+        return hinted;
+      };
+      expect(agree('h')).toBeUndefined();
+      await layer.set('h', entry(1), 60_000);
+      await layer.set('h2', entry(2), 60_000);
+      expect(agree('h')).toBe(1);
+      expect(agree('h')).toBe(1);
+      // A hint filled for one key never answers for another.
+      expect(layer.peek('h2', hint)?.value.n).toBe(2);
+      expect(layer.peek('h', hint)?.value.n).toBe(1);
+      layer.peek('h2', other);
+      expect(layer.peek('h', other)?.value.n).toBe(1);
+      await layer.set('h', entry(3), 60_000);
+      expect(agree('h')).toBe(3);
+      await layer.delete('h');
+      expect(agree('h')).toBeUndefined();
+      await layer.set('h', entry(4), 60_000);
+      expect(agree('h')).toBe(4);
+      await layer.deleteMany(['h']);
+      expect(agree('h')).toBeUndefined();
+      await layer.set('h', entry(5), 60_000);
+      expect(agree('h')).toBe(5);
+      await layer.clear('h');
+      expect(agree('h')).toBeUndefined();
+      await layer.set('h', entry(6), 60_000);
+      expect(agree('h')).toBe(6);
+      await layer.clear();
+      expect(agree('h')).toBeUndefined();
+      await layer.set('h', entry(7), 40);
+      expect(agree('h')).toBe(7);
+      await sleep(expiryWaitMs);
+      expect(agree('h')).toBeUndefined();
     });
   });
 }
