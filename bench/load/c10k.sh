@@ -7,4 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open files limit: $(ulimit -n)"
+# The example server runs on the built package (dist/), as users install it.
+npm run build --silent
 exec npx tsx bench/load/c10k.ts

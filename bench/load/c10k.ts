@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SEED } from '../../examples/shared/seed-ids.js';
+import { builtPackageEnv } from './built-package.js';
 import { writeLoadResult } from './results.js';
 
 const connections = Number(process.env.C10K_CONNECTIONS ?? 10_000);
@@ -19,7 +20,7 @@ const serverArgs = (process.env.C10K_SERVER_NODE_ARGS ?? '').split(' ').filter(B
 if (!process.env.DATABASE_URL) {
   console.warn('c10k: DATABASE_URL is not set, so the example runs on embedded PGlite, which answers on the main thread and caps throughput far below 10,000 connections. Set DATABASE_URL (and REDIS_URL) for the real measurement.');
 }
-const child = spawn(process.execPath, [...serverArgs, '--import', 'tsx', server], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...serverArgs, '--import', 'tsx', server], { env: { ...builtPackageEnv(), PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve, reject) => {
   child.stdout.on('data', (chunk: Buffer) => (String(chunk).includes('example on') ? resolve() : undefined));
   child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));

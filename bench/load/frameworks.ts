@@ -1,8 +1,9 @@
 // Load benchmark (not run in CI): at 100 connections, bare Fastify vs Fastify with
 // supaguard's authenticate + authorize (cache hits), and the same for Express. Each
-// server runs in its own child process; autocannon drives it from this one.
+// server runs in its own child process on the built package (dist/); autocannon drives
+// it from this one.
 //
-//   npx tsx bench/load/frameworks.ts            # LOAD_SECONDS (default 10), LOAD_CONNECTIONS (default 100)
+//   npm run build && npx tsx bench/load/frameworks.ts   # LOAD_SECONDS (default 10), LOAD_CONNECTIONS (default 100)
 //
 // Target: with supaguard ≥ 90 % of the bare framework's req/s.
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from 'supaguard';
 import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
+import { builtPackageEnv } from './built-package.js';
 import { writeLoadResult, type LoadSample } from './results.js';
 
 type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-supaguard';
@@ -65,6 +67,7 @@ async function serve(variant: Variant): Promise<void> {
   process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
   // A clean exit on SIGINT lets `--cpu-prof` write its profile.
   process.on('SIGINT', () => process.exit(0));
+  if (variant.endsWith('-supaguard') && !import.meta.resolve('supaguard').includes('/dist/')) throw new Error(`supaguard resolved to ${import.meta.resolve('supaguard')}, not dist/`);
   process.send?.({ port });
 }
 
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   const servers = new Map<Variant, { child: ReturnType<typeof spawn>; port: number }>();
   for (const variant of VARIANTS) {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', variant], {
-      env: { ...process.env, BENCH_JWK: JSON.stringify(jwk) },
+      env: { ...builtPackageEnv(), BENCH_JWK: JSON.stringify(jwk) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const [{ port }] = (await once(child, 'message')) as [{ port: number }];

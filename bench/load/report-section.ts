@@ -74,8 +74,8 @@ export function renderLoadSection(): string | undefined {
     '',
     'HTTP load from `bench/load/` (not run in CI): autocannon on loopback, server and load generator sharing the same cores.',
     '',
-    '- `npx tsx bench/load/frameworks.ts` — bare Fastify and Express against the same app with supaguard `authenticate` + `authorize` answered from the caches (100 tokens, one resource); each server is its own process; rounds alternate the order of the variants and the table gives medians. `express-noop` has the same middleware layers as `express-supaguard`, each only calling `next()`: Express\'s own cost of those layers. Server CPU per request (from `process.cpuUsage()` in the server) is steadier than req/s on a shared machine.',
-    '- `bash bench/load/c10k.sh` — the Fastify example (`examples/fastify`) held at 10,000 connections on authenticated, authorised routes after one warm-up request per token; the script raises `ulimit -n`.',
+    '- `npm run build && npx tsx bench/load/frameworks.ts` — bare Fastify and Express against the same app with supaguard `authenticate` + `authorize` answered from the caches (100 tokens, one resource); each server is its own process and loads the built package (dist/), as users do; rounds alternate the order of the variants and the table gives medians. `express-noop` has the same middleware layers as `express-supaguard`, each only calling `next()`: Express\'s own cost of those layers. Server CPU per request (from `process.cpuUsage()` in the server) is steadier than req/s on a shared machine.',
+    '- `bash bench/load/c10k.sh` — the Fastify example (`examples/fastify`) held at 10,000 connections on authenticated, authorised routes after one warm-up request per token, on the built package; the script builds it and raises `ulimit -n`.',
     '',
   ];
   for (const r of results) if (r.scenario === 'load-frameworks') lines.push(...frameworksTable(r));
