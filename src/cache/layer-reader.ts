@@ -30,6 +30,9 @@ export interface ReadResult<V> {
   readonly pending: number[];
 }
 
+/** The global scope's stamp key, built once. */
+const GLOBAL_STAMP_KEY = stampKey(GLOBAL_SCOPE);
+
 /** Stamp keys remembered at most (then the memo starts over). */
 const MAX_STAMP_KEYS = 20_000;
 
@@ -160,7 +163,7 @@ export class LayerReader<V> {
           (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
         );
       }
-      const plan = this.remotePlan([item]);
+      const plan = this.remotePlanOne(item);
       // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
       return layer.getMany(plan.keys).then(
         (got) => {
@@ -302,6 +305,24 @@ export class LayerReader<V> {
     const plan = this.remotePlan(batch);
     // A `then`, not an async frame: one promise hop fewer on every L2 read.
     return layer.getMany(plan.keys).then((got) => this.remoteEntries(layer, plan, got));
+  }
+
+  /**
+   * `remotePlan` for one item. Stamp keys are concatenated, not looked up in `stampKeys`: a lookup in
+   * that large Map runs cold in the CPU caches between two round trips and costs more than building the
+   * short string (the MGET batcher hashes the keys only when several reads share a tick).
+   */
+  private remotePlanOne<R>(item: ReadItem<R>): RemotePlan {
+    const keys = [item.key, GLOBAL_STAMP_KEY];
+    const scopeList = [GLOBAL_SCOPE];
+    const scopes = item.scopes;
+    for (let i = 0; i < scopes.length; i++) {
+      const scope = scopes[i] as string;
+      if (scopeList.includes(scope)) continue;
+      scopeList.push(scope);
+      keys.push(stampKey(scope));
+    }
+    return { n: 1, keys, scopeList, scopes: undefined };
   }
 
   /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */
