@@ -42,6 +42,18 @@ export interface OneRead<V> {
   readonly stale: Found<V> | undefined;
 }
 
+/**
+ * A remote layer that can run the reader's continuation in the callback that completes its multi-get,
+ * `getManyThen(keys, onValue, onError)` meaning `getMany(keys).then(onValue, onError)` (the Redis layer).
+ */
+interface ContinuingLayer<V> {
+  getManyThen<T>(
+    keys: readonly string[],
+    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
+    onError: (err: unknown) => T | PromiseLike<T>,
+  ): Promise<T>;
+}
+
 /** What one remote multi-get asks for. */
 interface RemotePlan {
   readonly n: number;
@@ -165,8 +177,10 @@ export class LayerReader<V> {
       }
       const plan = this.remotePlanOne(item);
       // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
-      return layer.getMany(plan.keys).then(
-        (got) => {
+      return this.getManyThen(
+        layer,
+        plan.keys,
+        (got): T | PromiseLike<T> => {
           const entries = this.remoteEntries(layer, plan, got);
           if (Array.isArray(entries)) return this.judgeOne(li, item, minVersion, before, started, then, entries);
           return entries.then(
@@ -178,6 +192,17 @@ export class LayerReader<V> {
       );
     }
     return Promise.resolve(then({ fresh: undefined, stale }));
+  }
+
+  /** `layer.getMany(keys).then(onValue, onError)`, without the hop of `then` when the layer can run the continuation itself. */
+  private getManyThen<T>(
+    layer: CacheLayer<V>,
+    keys: readonly string[],
+    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
+    onError: (err: unknown) => T | PromiseLike<T>,
+  ): Promise<T> {
+    const continuing = layer as Partial<ContinuingLayer<V>>;
+    return typeof continuing.getManyThen === 'function' ? continuing.getManyThen(keys, onValue, onError) : layer.getMany(keys).then(onValue, onError);
   }
 
   /** `readOneFrom`'s continuation after remote (or async local) layer `li` answered. */
