@@ -30,6 +30,9 @@ export interface ReadResult<V> {
   readonly pending: number[];
 }
 
+/** The global scope's stamp key, built once. */
+const GLOBAL_STAMP_KEY = stampKey(GLOBAL_SCOPE);
+
 /** Stamp keys remembered at most (then the memo starts over). */
 const MAX_STAMP_KEYS = 20_000;
 
@@ -37,6 +40,18 @@ const MAX_STAMP_KEYS = 20_000;
 export interface OneRead<V> {
   readonly fresh: Found<V> | undefined;
   readonly stale: Found<V> | undefined;
+}
+
+/**
+ * A remote layer that can run the reader's continuation in the callback that completes its multi-get,
+ * `getManyThen(keys, onValue, onError)` meaning `getMany(keys).then(onValue, onError)` (the Redis layer).
+ */
+interface ContinuingLayer<V> {
+  getManyThen<T>(
+    keys: readonly string[],
+    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
+    onError: (err: unknown) => T | PromiseLike<T>,
+  ): Promise<T>;
 }
 
 /** What one remote multi-get asks for. */
@@ -160,10 +175,12 @@ export class LayerReader<V> {
           (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
         );
       }
-      const plan = this.remotePlan([item]);
+      const plan = this.remotePlanOne(item);
       // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
-      return layer.getMany(plan.keys).then(
-        (got) => {
+      return this.getManyThen(
+        layer,
+        plan.keys,
+        (got): T | PromiseLike<T> => {
           const entries = this.remoteEntries(layer, plan, got);
           if (Array.isArray(entries)) return this.judgeOne(li, item, minVersion, before, started, then, entries);
           return entries.then(
@@ -175,6 +192,17 @@ export class LayerReader<V> {
       );
     }
     return Promise.resolve(then({ fresh: undefined, stale }));
+  }
+
+  /** `layer.getMany(keys).then(onValue, onError)`, without the hop of `then` when the layer can run the continuation itself. */
+  private getManyThen<T>(
+    layer: CacheLayer<V>,
+    keys: readonly string[],
+    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
+    onError: (err: unknown) => T | PromiseLike<T>,
+  ): Promise<T> {
+    const continuing = layer as Partial<ContinuingLayer<V>>;
+    return typeof continuing.getManyThen === 'function' ? continuing.getManyThen(keys, onValue, onError) : layer.getMany(keys).then(onValue, onError);
   }
 
   /** `readOneFrom`'s continuation after remote (or async local) layer `li` answered. */
@@ -302,6 +330,24 @@ export class LayerReader<V> {
     const plan = this.remotePlan(batch);
     // A `then`, not an async frame: one promise hop fewer on every L2 read.
     return layer.getMany(plan.keys).then((got) => this.remoteEntries(layer, plan, got));
+  }
+
+  /**
+   * `remotePlan` for one item. Stamp keys are concatenated, not looked up in `stampKeys`: a lookup in
+   * that large Map runs cold in the CPU caches between two round trips and costs more than building the
+   * short string (the MGET batcher hashes the keys only when several reads share a tick).
+   */
+  private remotePlanOne<R>(item: ReadItem<R>): RemotePlan {
+    const keys = [item.key, GLOBAL_STAMP_KEY];
+    const scopeList = [GLOBAL_SCOPE];
+    const scopes = item.scopes;
+    for (let i = 0; i < scopes.length; i++) {
+      const scope = scopes[i] as string;
+      if (scopeList.includes(scope)) continue;
+      scopeList.push(scope);
+      keys.push(stampKey(scope));
+    }
+    return { n: 1, keys, scopeList, scopes: undefined };
   }
 
   /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */

@@ -17,6 +17,9 @@ interface Waiter {
   readonly keys: readonly string[];
   readonly resolve: (result: never) => void;
   readonly reject: (err: unknown) => void;
+  /** The caller's continuation, run in the batch's callback (its result settles the caller's promise). */
+  readonly onValue: ((result: never) => unknown) | undefined;
+  readonly onError: ((err: unknown) => unknown) | undefined;
   /** `performance.now()` at which the caller's request deadline ends its wait, when sooner than the batch's. */
   readonly deadlineAt: number;
   settled: boolean;
@@ -73,12 +76,34 @@ export class MgetBatcher<T = Array<Buffer | null>> {
    * @param deadlineAt - `performance.now()` at which the caller's request deadline ends, or `Infinity`.
    */
   read(keys: readonly string[], deadlineAt: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    return this.readThen<T>(keys, deadlineAt, undefined, undefined);
+  }
+
+  /**
+   * `read(keys, deadlineAt).then(onValue, onError)` without the hop in between: the continuation runs in the
+   * batch's own callback, right after the caller's breaker accounting, and its result (or throw) settles the
+   * promise returned here. Without continuations, that promise settles with the result (or error) itself.
+   */
+  readThen<U>(
+    keys: readonly string[],
+    deadlineAt: number,
+    onValue: ((result: T) => U | PromiseLike<U>) | undefined,
+    onError: ((err: unknown) => U | PromiseLike<U>) | undefined,
+  ): Promise<U> {
+    return new Promise<U>((resolve, reject) => {
       if (this.pending === undefined) {
         this.pending = [];
         queueMicrotask(this.flushPending);
       }
-      this.pending.push({ keys, resolve: resolve as (result: never) => void, reject, deadlineAt, settled: false });
+      this.pending.push({
+        keys,
+        resolve: resolve as (result: never) => void,
+        reject,
+        onValue: onValue as ((result: never) => unknown) | undefined,
+        onError,
+        deadlineAt,
+        settled: false,
+      });
     });
   }
 
@@ -186,18 +211,39 @@ export class MgetBatcher<T = Array<Buffer | null>> {
       result = this.outcome.decode(raws);
     } catch (err) {
       this.outcome.failed(err);
-      waiter.reject(err);
+      this.rejectWaiter(waiter, err);
       return;
     }
     this.outcome.succeeded();
-    (waiter.resolve as (result: T) => void)(result);
+    if (waiter.onValue === undefined) {
+      (waiter.resolve as (result: T) => void)(result);
+      return;
+    }
+    try {
+      (waiter.resolve as (result: unknown) => void)((waiter.onValue as (result: T) => unknown)(result));
+    } catch (err) {
+      waiter.reject(err);
+    }
   }
 
   private settleError(waiter: Waiter, err: unknown): void {
     if (waiter.settled) return;
     waiter.settled = true;
     this.outcome.failed(err);
-    waiter.reject(err);
+    this.rejectWaiter(waiter, err);
+  }
+
+  /** Fails the caller's read: its `onError` decides what its promise settles with, if it gave one. */
+  private rejectWaiter(waiter: Waiter, err: unknown): void {
+    if (waiter.onError === undefined) {
+      waiter.reject(err);
+      return;
+    }
+    try {
+      (waiter.resolve as (result: unknown) => void)(waiter.onError(err));
+    } catch (thrown) {
+      waiter.reject(thrown);
+    }
   }
 
   private finish(batch: Batch, err: unknown, reply: Array<Buffer | null> | { raws: Array<Buffer | null>; positions: Int32Array } | undefined): void {

@@ -59,4 +59,23 @@ describe('MgetBatcher', () => {
     await expect(inFlight).rejects.toThrow('Redis connection closed');
     await expect(queued).rejects.toThrow('Redis connection closed');
   });
+
+  it('readThen settles like read().then(onValue, onError): each caller’s continuation decides its own outcome', async () => {
+    const batcher = new MgetBatcher(async (keys) => reply(keys), 1_000);
+    const [value, thrown, plain] = await Promise.allSettled([
+      batcher.readThen(['a', 'miss'], Infinity, (raws) => text(raws).join('|'), () => 'onError must not run'),
+      batcher.readThen(['b'], Infinity, () => {
+        throw new Error('continuation failed');
+      }, () => 'onError must not run'),
+      batcher.readThen(['c'], Infinity, undefined, undefined),
+    ]);
+    expect(value).toEqual({ status: 'fulfilled', value: 'a|' });
+    expect(thrown).toMatchObject({ status: 'rejected', reason: { message: 'continuation failed' } });
+    expect(plain.status === 'fulfilled' && text(plain.value as Array<Buffer | null>)).toEqual(['c']);
+
+    const failing = new MgetBatcher(() => Promise.reject(new Error('down')), 1_000);
+    const recovered = await failing.readThen(['a'], Infinity, () => 'onValue must not run', (err) => `recovered from ${(err as Error).message}`);
+    expect(recovered).toBe('recovered from down');
+    await expect(failing.readThen(['a'], Infinity, undefined, (err) => Promise.reject(err))).rejects.toThrow('down');
+  });
 });
