@@ -1,9 +1,9 @@
 import type { CacheEvents, LayerStatsSnapshot } from './cache-events.js';
-import { GLOBAL_SCOPE, stampKey } from './keys.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { StampRegistry } from './stamp-registry.js';
 import type { CacheEntry, CacheLayer } from './types.js';
-import { compareVersions, isVersion, type VersionClock } from './version.js';
+import { getManyThen, RemoteReadPlanner } from './remote-read-planner.js';
+import { compareVersions, type VersionClock } from './version.js';
 import { channels } from '../observe/channels.js';
 
 /** One thing to read: its cache key, the scopes known before reading, and the loader's request. */
@@ -30,36 +30,10 @@ export interface ReadResult<V> {
   readonly pending: number[];
 }
 
-/** The global scope's stamp key, built once. */
-const GLOBAL_STAMP_KEY = stampKey(GLOBAL_SCOPE);
-
-/** Stamp keys remembered at most (then the memo starts over). */
-const MAX_STAMP_KEYS = 20_000;
-
 /** Outcome of reading one item: the fresh entry, if any, and a stale one within grace as a fallback. */
 export interface OneRead<V> {
   readonly fresh: Found<V> | undefined;
   readonly stale: Found<V> | undefined;
-}
-
-/**
- * A remote layer that can run the reader's continuation in the callback that completes its multi-get,
- * `getManyThen(keys, onValue, onError)` meaning `getMany(keys).then(onValue, onError)` (the Redis layer).
- */
-interface ContinuingLayer<V> {
-  getManyThen<T>(
-    keys: readonly string[],
-    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
-    onError: (err: unknown) => T | PromiseLike<T>,
-  ): Promise<T>;
-}
-
-/** What one remote multi-get asks for. */
-interface RemotePlan {
-  readonly n: number;
-  readonly keys: string[];
-  readonly scopeList: string[];
-  readonly scopes: Set<string> | undefined;
 }
 
 interface LayerCounters {
@@ -83,16 +57,16 @@ interface LayerCounters {
  */
 export class LayerReader<V> {
   private readonly counters: LayerCounters[];
-  /** scope → its stamp key, so hot scopes' stamp keys are built and hashed once. */
-  private readonly stampKeys = new Map<string, string>();
+  private readonly remote: RemoteReadPlanner<V>;
 
   constructor(
     private readonly layers: ReadonlyArray<CacheLayer<V>>,
     private readonly stamps: StampRegistry,
-    private readonly clock: VersionClock,
+    clock: VersionClock,
     private readonly events: CacheEvents,
   ) {
     this.counters = layers.map(() => ({ hits: 0, misses: 0, errors: 0, latency: new LatencyRecorder() }));
+    this.remote = new RemoteReadPlanner(stamps, clock);
   }
 
   /** The hit counter of layer `layerIndex`, for the engine's synchronous L1 fast path (a dummy when there is none). */
@@ -175,13 +149,13 @@ export class LayerReader<V> {
           (err: unknown) => this.skipLayer(li, item, minVersion, before, then, err),
         );
       }
-      const plan = this.remotePlanOne(item);
+      const plan = this.remote.planOne(item);
       // The stamps are recorded in the same callback that judges the entry: no extra hop per layer.
-      return this.getManyThen(
+      return getManyThen(
         layer,
         plan.keys,
         (got): T | PromiseLike<T> => {
-          const entries = this.remoteEntries(layer, plan, got);
+          const entries = this.remote.entries(layer, plan, got);
           if (Array.isArray(entries)) return this.judgeOne(li, item, minVersion, before, started, then, entries);
           return entries.then(
             (tagged) => this.judgeOne(li, item, minVersion, before, started, then, tagged),
@@ -192,17 +166,6 @@ export class LayerReader<V> {
       );
     }
     return Promise.resolve(then({ fresh: undefined, stale }));
-  }
-
-  /** `layer.getMany(keys).then(onValue, onError)`, without the hop of `then` when the layer can run the continuation itself. */
-  private getManyThen<T>(
-    layer: CacheLayer<V>,
-    keys: readonly string[],
-    onValue: (entries: Array<CacheEntry<V> | undefined>) => T | PromiseLike<T>,
-    onError: (err: unknown) => T | PromiseLike<T>,
-  ): Promise<T> {
-    const continuing = layer as Partial<ContinuingLayer<V>>;
-    return typeof continuing.getManyThen === 'function' ? continuing.getManyThen(keys, onValue, onError) : layer.getMany(keys).then(onValue, onError);
   }
 
   /** `readOneFrom`'s continuation after remote (or async local) layer `li` answered. */
@@ -327,94 +290,9 @@ export class LayerReader<V> {
       const peek = layer.peek?.bind(layer);
       return peek ? Promise.resolve(batch.map((item) => peek(item.key))) : layer.getMany(batch.map((item) => item.key));
     }
-    const plan = this.remotePlan(batch);
+    const plan = this.remote.plan(batch);
     // A `then`, not an async frame: one promise hop fewer on every L2 read.
-    return layer.getMany(plan.keys).then((got) => this.remoteEntries(layer, plan, got));
-  }
-
-  /**
-   * `remotePlan` for one item. Stamp keys are concatenated, not looked up in `stampKeys`: a lookup in
-   * that large Map runs cold in the CPU caches between two round trips and costs more than building the
-   * short string (the MGET batcher hashes the keys only when several reads share a tick).
-   */
-  private remotePlanOne<R>(item: ReadItem<R>): RemotePlan {
-    const keys = [item.key, GLOBAL_STAMP_KEY];
-    const scopeList = [GLOBAL_SCOPE];
-    const scopes = item.scopes;
-    for (let i = 0; i < scopes.length; i++) {
-      const scope = scopes[i] as string;
-      if (scopeList.includes(scope)) continue;
-      scopeList.push(scope);
-      keys.push(stampKey(scope));
-    }
-    return { n: 1, keys, scopeList, scopes: undefined };
-  }
-
-  /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */
-  private remotePlan<R>(batch: ReadonlyArray<ReadItem<R>>): RemotePlan {
-    // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
-    const n = batch.length;
-    const keys: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) keys[i] = (batch[i] as ReadItem<R>).key;
-    const scopeList: string[] = [GLOBAL_SCOPE];
-    keys.push(this.stampKeyOf(GLOBAL_SCOPE));
-    const scopes = n === 1 ? undefined : new Set<string>(scopeList);
-    for (const item of batch) {
-      for (const scope of item.scopes) {
-        if (scopes !== undefined) {
-          if (scopes.has(scope)) continue;
-          scopes.add(scope);
-        } else if (scopeList.includes(scope)) continue;
-        scopeList.push(scope);
-        keys.push(this.stampKeyOf(scope));
-      }
-    }
-    return { n, keys, scopeList, scopes };
-  }
-
-  /** Records the stamps read with the entries; tagged entries need one more multi-get for their tags' stamps. */
-  private remoteEntries(layer: CacheLayer<V>, plan: RemotePlan, got: Array<CacheEntry<V> | undefined>): Array<CacheEntry<V> | undefined> | Promise<Array<CacheEntry<V> | undefined>> {
-    const { n, scopeList, scopes } = plan;
-    this.recordStamps(scopeList, got, n);
-    const entries = got.slice(0, n);
-    let extra: Set<string> | undefined;
-    for (const entry of entries) {
-      if (entry === undefined) continue;
-      for (const tag of entry.tags) {
-        if (scopes !== undefined ? scopes.has(tag) : scopeList.includes(tag)) continue;
-        (extra ??= new Set()).add(tag);
-      }
-    }
-    if (extra === undefined) return entries;
-    // Tags (teams …) are only known once the entry is read: one more multi-get, only for tagged entries.
-    const tagList = [...extra];
-    return layer.getMany(tagList.map((tag) => this.stampKeyOf(tag))).then((stamps) => {
-      this.recordStamps(tagList, stamps, 0);
-      return entries;
-    });
-  }
-
-  /** `stampKey(scope)`, remembered: the same string object each time, so its hash is computed once. */
-  private stampKeyOf(scope: string): string {
-    let key = this.stampKeys.get(scope);
-    if (key === undefined) {
-      if (this.stampKeys.size >= MAX_STAMP_KEYS) this.stampKeys.clear();
-      key = stampKey(scope);
-      this.stampKeys.set(scope, key);
-    }
-    return key;
-  }
-
-  /** Records the stamps read for `scopes`, found in `stamps` from index `offset` on. */
-  private recordStamps(scopes: readonly string[], stamps: ReadonlyArray<CacheEntry<V> | undefined>, offset: number): void {
-    for (let j = 0; j < scopes.length; j++) {
-      const stamp = stamps[offset + j];
-      if (stamp === undefined) continue;
-      const value = stamp.value as unknown;
-      if (!isVersion(value)) continue;
-      this.clock.observe(value);
-      this.stamps.record(scopes[j] as string, value);
-    }
+    return layer.getMany(plan.keys).then((got) => this.remote.entries(layer, plan, got));
   }
 
   private backfill(layerIndex: number, key: string, entry: CacheEntry<V>, now: number): void {
