@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
 import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats, PeekHint } from '../cache/types.js';
+import { FrequencySketch } from './frequency-sketch.js';
 
 /** An entry and the wall-clock ms at which this layer drops it; also what a {@link PeekHint} remembers. */
 interface Slot<V> {
@@ -14,6 +15,8 @@ interface Slot<V> {
   live: boolean;
   /** The coarse clock reading at which its LRU recency was last refreshed. */
   touched: number;
+  /** The key's frequency-sketch hash under `admission: 'tinylfu'` (0 otherwise), kept so a hit never rehashes. */
+  readonly hash: number;
 }
 
 /** lru-cache's dispose hook: a slot it lets go of (for any reason) is never answered from a hint again. */
@@ -29,6 +32,14 @@ export interface MemoryLayerOptions {
   ttlMs?: number;
   /** Layer name in stats and events. @default 'memory' */
   name?: string;
+  /**
+   * Which new keys a full layer takes in. `'always'`: every one (plain LRU). `'tinylfu'`: a new key replaces
+   * the least recently used entry only when it was read more often recently (a 4-bit count-min sketch of every
+   * read, hit or miss, halved every 10 × `max` reads; 8 bytes per entry of `max`). A burst of one-off keys (a
+   * scan, a crawler) then leaves the popular entries in place. Overwrites of a key already held are always applied.
+   * @default 'always'
+   */
+  admission?: 'always' | 'tinylfu';
 }
 
 /**
@@ -45,6 +56,12 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly kind = 'local' as const;
   private readonly lru: LRUCache<string, Slot<V>>;
   private readonly maxTtlMs: number;
+  private readonly max: number;
+  /** The frequency sketch under `admission: 'tinylfu'`. */
+  private readonly sketch: FrequencySketch | undefined;
+  /** The last key that missed and its hash: a miss read twice in a row (peek, then check) counts once, and its set does not rehash. */
+  private missKey: string | undefined = undefined;
+  private missHash = 0;
 
   constructor(options: MemoryLayerOptions = {}) {
     const max = options.max ?? 10_000;
@@ -53,6 +70,10 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     if (typeof ttl !== 'number' || !(ttl > 0)) throw new ConfigurationError('ttlMs', 'must be a number of milliseconds > 0');
     this.maxTtlMs = ttl;
     this.name = options.name ?? 'memory';
+    const admission = options.admission ?? 'always';
+    if (admission !== 'always' && admission !== 'tinylfu') throw new ConfigurationError('admission', "must be 'always' or 'tinylfu'");
+    this.max = max;
+    this.sketch = admission === 'tinylfu' ? new FrequencySketch(max) : undefined;
     // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
     // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
     this.lru = new LRUCache<string, Slot<V>>({ max, dispose: release });
@@ -70,14 +91,25 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
       }
     } else {
       slot = this.lru.get(key);
-      if (slot === undefined) return undefined;
+      if (slot === undefined) {
+        if (this.sketch !== undefined) this.recordMiss(this.sketch, key);
+        return undefined;
+      }
       if (hint !== undefined) {
         hint.slot = slot;
         slot.touched = now;
       }
     }
+    if (this.sketch !== undefined) this.sketch.increment(slot.hash);
     // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
     return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+  }
+
+  private recordMiss(sketch: FrequencySketch, key: string): void {
+    if (key === this.missKey) return;
+    this.missKey = key;
+    this.missHash = sketch.hash(key);
+    sketch.increment(this.missHash);
   }
 
   private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
@@ -96,9 +128,28 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
 
   set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
     const ttl = Math.min(ttlMs, this.maxTtlMs);
-    if (ttl > 0) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl), key, owner: this, live: true, touched: 0 });
-    else this.lru.delete(key);
+    if (!(ttl > 0)) this.lru.delete(key);
+    else if (this.sketch === undefined) this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl), key, owner: this, live: true, touched: 0, hash: 0 });
+    else this.admit(this.sketch, key, entry, ttl);
     return Promise.resolve();
+  }
+
+  /**
+   * TinyLFU admission: a new key enters a full layer only when its estimated frequency beats the entry LRU
+   * would evict for it. An overwrite of a key already held is always applied (never a stale entry left behind).
+   */
+  private admit(sketch: FrequencySketch, key: string, entry: CacheEntry<V>, ttl: number): void {
+    let hash: number;
+    if (key === this.missKey) {
+      hash = this.missHash;
+      this.missKey = undefined; // the next miss of this key counts again
+    } else hash = sketch.hash(key);
+    if (this.lru.size >= this.max && !this.lru.has(key)) {
+      const victim = this.lru.rvalues().next().value;
+      // A victim past its own deadline is dropped for any newcomer; otherwise the more frequent one stays.
+      if (victim !== undefined && victim.until > Date.now() && sketch.frequency(hash) <= sketch.frequency(victim.hash)) return;
+    }
+    this.lru.set(key, { entry, until: Date.now() + Math.ceil(ttl), key, owner: this, live: true, touched: 0, hash });
   }
 
   delete(key: string): Promise<void> {
