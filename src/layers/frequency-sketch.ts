@@ -80,17 +80,25 @@ export class FrequencySketch {
 
   /** Records one occurrence of the key with hash `hash`; ages the sketch every {@link FrequencySketch.sampleSize} increments. */
   increment(hash: number): void {
-    const least = this.frequency(hash);
-    if (least === MAX_COUNT) return;
+    // One pass over the key's DEPTH (4) counters, unrolled: this runs on every read of the layer.
     const table = this.table;
+    const mask = this.mask;
     const step = stepOf(hash);
-    for (let i = 0; i < DEPTH; i++) {
-      const index = (hash + Math.imul(i, step)) & this.mask;
-      const word = index >>> 3;
-      const shift = (index & 7) << 2;
-      // Conservative update: a counter above the least already counts this key's next occurrence.
-      if ((((table[word] as number) >>> shift) & MAX_COUNT) === least) table[word] = (table[word] as number) + (1 << shift);
-    }
+    const i0 = hash & mask;
+    const i1 = (hash + step) & mask;
+    const i2 = (hash + 2 * step) & mask;
+    const i3 = (hash + 3 * step) & mask;
+    const c0 = ((table[i0 >>> 3] as number) >>> ((i0 & 7) << 2)) & MAX_COUNT;
+    const c1 = ((table[i1 >>> 3] as number) >>> ((i1 & 7) << 2)) & MAX_COUNT;
+    const c2 = ((table[i2 >>> 3] as number) >>> ((i2 & 7) << 2)) & MAX_COUNT;
+    const c3 = ((table[i3 >>> 3] as number) >>> ((i3 & 7) << 2)) & MAX_COUNT;
+    const least = Math.min(c0, c1, c2, c3);
+    if (least === MAX_COUNT) return;
+    // Conservative update: a counter above the least already counts this key's next occurrence.
+    if (c0 === least) table[i0 >>> 3] = (table[i0 >>> 3] as number) + (1 << ((i0 & 7) << 2));
+    if (c1 === least) table[i1 >>> 3] = (table[i1 >>> 3] as number) + (1 << ((i1 & 7) << 2));
+    if (c2 === least) table[i2 >>> 3] = (table[i2 >>> 3] as number) + (1 << ((i2 & 7) << 2));
+    if (c3 === least) table[i3 >>> 3] = (table[i3 >>> 3] as number) + (1 << ((i3 & 7) << 2));
     if (++this.additions >= this.sampleSize) this.age();
   }
 
@@ -100,7 +108,7 @@ export class FrequencySketch {
     const step = stepOf(hash);
     let least = MAX_COUNT;
     for (let i = 0; i < DEPTH; i++) {
-      const index = (hash + Math.imul(i, step)) & this.mask;
+      const index = (hash + i * step) & this.mask;
       const count = ((table[index >>> 3] as number) >>> ((index & 7) << 2)) & MAX_COUNT;
       if (count < least) least = count;
     }
@@ -121,7 +129,7 @@ export class FrequencySketch {
   }
 }
 
-/** The stride between a key's counters: odd, so over a power-of-two table its {@link DEPTH} counters are distinct (double hashing). */
+/** The stride between a key's counters: odd, so over a power-of-two table (64 counters or more) its 4 counters are distinct (double hashing). */
 function stepOf(hash: number): number {
   return Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 1;
 }

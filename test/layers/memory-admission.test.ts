@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthorizationCache, memoryLayer, type Decision, type MemoryLayerOptions } from '../../src/index.js';
+import { createAuthorizationCache, MemoryLayer, memoryLayer, type Decision, type MemoryLayerOptions } from '../../src/index.js';
 import { runLayerConformance } from '../../src/testing.js';
 
 runLayerConformance("memoryLayer({ admission: 'tinylfu' })", () => memoryLayer({ max: 10_000, admission: 'tinylfu' }));
@@ -89,8 +89,11 @@ describe("memoryLayer({ admission: 'tinylfu' })", () => {
     expect(layer.peek('new')?.value).toBe(2);
   });
 
-  it('rejects an unknown admission policy with E_CONFIG', () => {
+  it('rejects an unknown admission policy, or tinylfu asked of the plain class, with E_CONFIG', () => {
     expect(() => memoryLayer({ admission: 'lfu' as never })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => new MemoryLayer({ admission: 'tinylfu' })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(memoryLayer({ admission: 'tinylfu' })).toBeInstanceOf(MemoryLayer);
+    expect(memoryLayer({ admission: 'always' }).stats().size).toBe(0);
   });
 
   it('keeps the authorization cache’s answers correct: rejected keys are loaded, invalidations and sets apply', async () => {
