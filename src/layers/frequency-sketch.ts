@@ -69,7 +69,7 @@ export class FrequencySketch {
 
   /** A well-mixed 32-bit hash of `key`, seeded per sketch (FNV-1a over UTF-16 code units, murmur3 finaliser). */
   hash(key: string): number {
-    let h = (0x811c9dc5 ^ this.seed) >>> 0;
+    let h = 0x811c9dc5 ^ this.seed; // an int32 from the start, like every later value of h
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
