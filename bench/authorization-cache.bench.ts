@@ -3,8 +3,10 @@
  * L1 hit check() vs bentocache getOrSet (memory) and cache-manager get; peek vs
  * lru-cache get; L2 hit vs raw ioredis GET and bentocache with a Redis L2;
  * 1,000 concurrent L2 hits vs bentocache; and a Zipf (s = 1.0) workload
- * (100,000 users × 1,000 resources, L1 max 50,000) reporting hit ratios.
- * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ * (100,000 users × 1,000 resources, L1 max 50,000) reporting the hit ratios of
+ * an LRU L1 and of one with TinyLFU admission on the same request sequence.
+ * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379). BENCH_ONLY=zipf
+ * runs only the Zipf workload (no Redis); BENCH_SKIP_ZIPF=1 skips it.
  */
 import { randomUUID } from 'node:crypto';
 import { BentoCache, bentostore } from 'bentocache';
@@ -69,42 +71,51 @@ function oracleHitRatio(users: number, resources: number, capacity: number): num
   return mass / (harmonic(users) * harmonic(resources));
 }
 
-/** Replays the Zipf workload through a memory-only cache and reports hit ratios after warm-up. */
+/** L1 hit ratio of a memory-only cache replaying `sequence` (pairs of user and resource indexes), measured after `warm` requests. */
+async function replay(layer: ReturnType<typeof memoryLayer<Decision>>, users: readonly string[], resources: readonly string[], sequence: Int32Array, warm: number): Promise<number> {
+  const cache = createAuthorizationCache({ layers: [layer], loader, ttlMs: 3_600_000 });
+  const request = (i: number): AuthorizationRequest => ({ userId: users[sequence[2 * i] as number] as string, resourceId: resources[sequence[2 * i + 1] as number] as string, action: 'read' });
+  const total = sequence.length / 2;
+  for (let i = 0; i < warm; i++) await cache.check(request(i));
+  const before = cache.stats().hits;
+  for (let i = warm; i < total; i++) await cache.check(request(i));
+  const hits = cache.stats().hits - before;
+  await cache.close();
+  return hits / (total - warm);
+}
+
+/** Replays one Zipf request sequence through an LRU L1 and a TinyLFU-admission L1 and reports their hit ratios after warm-up. */
 async function zipfWorkload(note: (k: string, v: number | string) => void): Promise<void> {
   const users = Array.from({ length: 100_000 }, () => randomUUID());
   const resources = Array.from({ length: 1_000 }, () => randomUUID());
   const pickUser = zipfSampler(users.length, 1.0);
   const pickResource = zipfSampler(resources.length, 1.0);
-  const cache = createAuthorizationCache({ layers: [memoryLayer<Decision>({ max: 50_000 })], loader, ttlMs: 3_600_000 });
-  const next = (): AuthorizationRequest => ({ userId: users[pickUser()] as string, resourceId: resources[pickResource()] as string, action: 'read' });
-  const seen = new Set<string>();
   const WARM = 500_000;
   const MEASURE = 500_000;
-  for (let i = 0; i < WARM; i++) {
-    const r = next();
-    seen.add(cache.keyOf(r));
-    await cache.check(r);
+  const sequence = new Int32Array(2 * (WARM + MEASURE));
+  for (let i = 0; i < WARM + MEASURE; i++) {
+    sequence[2 * i] = pickUser();
+    sequence[2 * i + 1] = pickResource();
   }
-  const before = cache.stats();
+  const seen = new Set<number>();
   let firstTouch = 0;
-  for (let i = 0; i < MEASURE; i++) {
-    const r = next();
-    const key = cache.keyOf(r);
-    if (!seen.has(key)) {
-      seen.add(key);
-      firstTouch++;
-    }
-    await cache.check(r);
+  for (let i = 0; i < WARM + MEASURE; i++) {
+    const pair = (sequence[2 * i] as number) * resources.length + (sequence[2 * i + 1] as number);
+    if (seen.has(pair)) continue;
+    seen.add(pair);
+    if (i >= WARM) firstTouch++;
   }
-  const after = cache.stats();
-  const hits = after.hits - before.hits;
-  note('zipf s=1.0 (100k users × 1k resources, independent) L1 max 50k: L1 hit ratio after 500k warm-up', `${((hits / MEASURE) * 100).toFixed(2)} %`);
-  note('zipf: hit ratio with an L2 that keeps every key (1 − first touches / requests)', `${((1 - firstTouch / MEASURE) * 100).toFixed(2)} %`);
-  note('zipf: upper bound for any 50k-entry cache (mass of the 50k most popular pairs)', `${(oracleHitRatio(100_000, 1_000, 50_000) * 100).toFixed(2)} %`);
-  await cache.close();
+  const percent = (ratio: number): string => `${(ratio * 100).toFixed(2)} %`;
+  const lru = await replay(memoryLayer<Decision>({ max: 50_000 }), users, resources, sequence, WARM);
+  const tinylfu = await replay(memoryLayer<Decision>({ max: 50_000, admission: 'tinylfu' }), users, resources, sequence, WARM);
+  note('zipf s=1.0 (100k users × 1k resources, independent) L1 max 50k: L1 hit ratio after 500k warm-up', percent(lru));
+  note("zipf: L1 hit ratio with admission: 'tinylfu' (same request sequence)", percent(tinylfu));
+  note('zipf: hit ratio with an L2 that keeps every key (1 − first touches / requests)', percent(1 - firstTouch / MEASURE));
+  note('zipf: upper bound for any 50k-entry cache (mass of the 50k most popular pairs)', percent(oracleHitRatio(100_000, 1_000, 50_000)));
 }
 
 const scenario = defineScenario('authorization-cache', async (ctx) => {
+  if (process.env.BENCH_ONLY === 'zipf') return zipfWorkload((k, v) => ctx.note(k, v));
   const requests = Array.from({ length: KEYS }, () => ({ userId: randomUUID(), resourceId: randomUUID(), action: 'read' }));
   const keys = requests.map((r) => `authz:${r.userId}:${r.resourceId}`);
   let i = 0;

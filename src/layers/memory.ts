@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
 import { COARSE_MARGIN_MS, coarseNow } from '../cache/coarse-clock.js';
 import type { CacheEntry, CacheLayer, CacheLayerStats, PeekHint } from '../cache/types.js';
+import { FrequencySketch } from './frequency-sketch.js';
 
 /** An entry and the wall-clock ms at which this layer drops it; also what a {@link PeekHint} remembers. */
 interface Slot<V> {
@@ -29,6 +30,15 @@ export interface MemoryLayerOptions {
   ttlMs?: number;
   /** Layer name in stats and events. @default 'memory' */
   name?: string;
+  /**
+   * Which new keys a full layer takes in (through {@link memoryLayer}). `'always'`: every one (plain LRU).
+   * `'tinylfu'`: a new key replaces the least recently used entry only when it was read more often recently
+   * (a 4-bit count-min sketch of every read, hit or miss, halved every 10 × `max` reads; 8 bytes per entry of
+   * `max`). A burst of one-off keys (a scan, a crawler) then leaves the popular entries in place. An overwrite
+   * of a key already held is always applied; a rejected key is simply not cached (the next read misses).
+   * @default 'always'
+   */
+  admission?: 'always' | 'tinylfu';
 }
 
 /**
@@ -43,8 +53,8 @@ export interface MemoryLayerOptions {
 export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly name: string;
   readonly kind = 'local' as const;
-  private readonly lru: LRUCache<string, Slot<V>>;
-  private readonly maxTtlMs: number;
+  protected readonly lru: LRUCache<string, Slot<V>>;
+  protected readonly maxTtlMs: number;
 
   constructor(options: MemoryLayerOptions = {}) {
     const max = options.max ?? 10_000;
@@ -53,6 +63,9 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     if (typeof ttl !== 'number' || !(ttl > 0)) throw new ConfigurationError('ttlMs', 'must be a number of milliseconds > 0');
     this.maxTtlMs = ttl;
     this.name = options.name ?? 'memory';
+    const admission = options.admission ?? 'always';
+    if (admission !== 'always' && admission !== 'tinylfu') throw new ConfigurationError('admission', "must be 'always' or 'tinylfu'");
+    if (admission === 'tinylfu' && new.target === MemoryLayer) throw new ConfigurationError('admission', "'tinylfu' is built by memoryLayer({ admission: 'tinylfu' })");
     // lru-cache only bounds the count; each slot's own deadline expires it. (lru-cache's TTL tracking costs a
     // third of a hit; the cache judges freshness on the entry's timestamps anyway.)
     this.lru = new LRUCache<string, Slot<V>>({ max, dispose: release });
@@ -80,7 +93,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
-  private nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
+  protected nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
     if (slot.until > Date.now()) return slot.entry;
     this.lru.delete(key);
     return undefined;
@@ -122,16 +135,102 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   }
 }
 
+/** A slot of {@link TinyLfuMemoryLayer}: also its key's sketch hash, so a hit never rehashes the key. */
+interface CountedSlot<V> extends Slot<V> {
+  readonly hash: number;
+}
+
+/**
+ * `memoryLayer({ admission: 'tinylfu' })`: the LRU layer with TinyLFU admission. Every read (hit or miss) is
+ * counted in a {@link FrequencySketch}; once full, a new key is stored only when its estimated frequency beats
+ * that of the entry LRU would evict for it (ties keep the incumbent). A subclass rather than a branch in
+ * {@link MemoryLayer}, so the default layer's hit path stays exactly as it was (its `peek` is repeated here
+ * with the count added).
+ */
+class TinyLfuMemoryLayer<V> extends MemoryLayer<V> {
+  private readonly sketch: FrequencySketch;
+  private readonly max: number;
+  /**
+   * The last key that missed and its hash, until it is set: one `check()` miss reads the layer twice (the L1 fast
+   * path, then the layered read) and `peek()` before `check()` a third time, so repeated misses of one key count
+   * once per set (the Zipf bench: 46.4 % hits this way, 40.2 % counting every miss), and the set does not rehash.
+   * Concurrent misses of one key also count once until it is loaded.
+   */
+  private missKey: string | undefined = undefined;
+  private missHash = 0;
+
+  constructor(options: MemoryLayerOptions) {
+    super(options);
+    this.max = options.max ?? 10_000;
+    this.sketch = new FrequencySketch(this.max);
+  }
+
+  override peek(key: string, hint?: PeekHint): CacheEntry<V> | undefined {
+    const now = coarseNow();
+    let slot = hint?.slot as CountedSlot<V> | undefined;
+    if (slot !== undefined && slot.live && slot.key === key && slot.owner === this) {
+      if (slot.touched !== now) {
+        slot.touched = now;
+        this.lru.get(key);
+      }
+    } else {
+      slot = this.lru.get(key) as CountedSlot<V> | undefined;
+      if (slot === undefined) {
+        this.countMiss(key);
+        return undefined;
+      }
+      if (hint !== undefined) {
+        hint.slot = slot;
+        slot.touched = now;
+      }
+    }
+    this.sketch.increment(slot.hash);
+    return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+  }
+
+  private countMiss(key: string): void {
+    if (key === this.missKey) return;
+    this.missKey = key;
+    this.missHash = this.sketch.hash(key);
+    this.sketch.increment(this.missHash);
+  }
+
+  override set(key: string, entry: CacheEntry<V>, ttlMs: number): Promise<void> {
+    const ttl = Math.min(ttlMs, this.maxTtlMs);
+    if (!(ttl > 0)) {
+      this.lru.delete(key);
+      return Promise.resolve();
+    }
+    let hash: number;
+    if (key === this.missKey) {
+      hash = this.missHash;
+      this.missKey = undefined; // the next miss of this key counts again
+    } else hash = this.sketch.hash(key);
+    // Only a new key in a full layer is contested; an overwrite of a held key is always applied.
+    if (this.lru.size >= this.max && !this.lru.has(key)) {
+      // The LRU tail, the entry lru-cache would evict: the head of its reverse iteration.
+      const victim = this.lru.rvalues().next().value as CountedSlot<V> | undefined;
+      // A victim past its own deadline gives way to any newcomer; otherwise the more frequent one stays.
+      if (victim !== undefined && victim.until > Date.now() && this.sketch.frequency(hash) <= this.sketch.frequency(victim.hash)) return Promise.resolve();
+    }
+    const slot: CountedSlot<V> = { entry, until: Date.now() + Math.ceil(ttl), key, owner: this, live: true, touched: 0, hash };
+    this.lru.set(key, slot);
+    return Promise.resolve();
+  }
+}
+
 /**
  * Creates an L1 memory layer.
  *
- * @param options - `max` entries (default 10,000) and an optional `ttlMs` cap.
- * @throws {@link ConfigurationError} for a bad `max` or `ttlMs`.
+ * @param options - `max` entries (default 10,000), an optional `ttlMs` cap and the `admission` policy.
+ * @throws {@link ConfigurationError} for a bad `max`, `ttlMs` or `admission`.
  * @example
  * ```ts
  * const authz = createAuthorizationCache({ layers: [memoryLayer({ max: 50_000, ttlMs: 60_000 })], loader, ttlMs: 60_000 });
+ * // Popular keys survive scans of one-off keys (Zipf bench, 50k entries: 37.1 % → 46.6 % L1 hits):
+ * const l1 = memoryLayer({ max: 50_000, admission: 'tinylfu' });
  * ```
  */
 export function memoryLayer<V = unknown>(options?: MemoryLayerOptions): MemoryLayer<V> {
-  return new MemoryLayer<V>(options);
+  return options?.admission === 'tinylfu' ? new TinyLfuMemoryLayer<V>(options) : new MemoryLayer<V>(options);
 }
