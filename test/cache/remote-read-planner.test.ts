@@ -54,6 +54,6 @@ describe('RemoteReadPlanner', () => {
   it('getManyThen falls back to getMany().then() for layers without their own continuation', async () => {
     const layer = memoryLayer<number>();
     await layer.set('x', entry(7, '1'), 60_000);
-    await expect(getManyThen(layer, ['x', 'y'], (got) => got.map((e) => e?.value), () => 'failed')).resolves.toEqual([7, undefined]);
+    await expect(getManyThen(layer, ['x', 'y'], (got) => got.map((e) => e?.value), () => [] as Array<number | undefined>)).resolves.toEqual([7, undefined]);
   });
 });
