@@ -53,7 +53,9 @@ export interface MemoryLayerOptions {
 export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   readonly name: string;
   readonly kind = 'local' as const;
+  /** @internal The entries (shared with the TinyLFU subclass). */
   protected readonly lru: LRUCache<string, Slot<V>>;
+  /** @internal The `ttlMs` cap. */
   protected readonly maxTtlMs: number;
 
   constructor(options: MemoryLayerOptions = {}) {
@@ -93,6 +95,7 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
     return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
+  /** @internal An entry within the coarse clock's margin of its deadline, judged on an exact reading. */
   protected nearDeadline(key: string, slot: Slot<V>): CacheEntry<V> | undefined {
     if (slot.until > Date.now()) return slot.entry;
     this.lru.delete(key);
