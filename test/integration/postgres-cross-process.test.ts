@@ -199,7 +199,9 @@ describe.skipIf(!available)('two cache processes, one database (real Postgres)',
         }),
         { numRuns: 25 },
       );
-      expect(tokenChecks).toBeGreaterThan(20);
+      // The property ran with tokens at all: how many of the random checks carry one varies (17 in one CI run
+      // of 25 sequences), so the bound only proves the token path was exercised, not how often.
+      expect(tokenChecks).toBeGreaterThan(5);
     });
   });
 });
