@@ -76,7 +76,14 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
   }
 
   peek(key: string, hint?: PeekHint): CacheEntry<V> | undefined {
-    const now = coarseNow();
+    const slot = this.find(key, hint);
+    if (slot === undefined) return undefined;
+    // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
+    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+  }
+
+  /** @internal The slot held under `key`, straight from `hint` while it is still the one held, else looked up (and remembered in `hint`). */
+  protected find(key: string, hint: PeekHint | undefined): Slot<V> | undefined {
     let slot = hint?.slot as Slot<V> | undefined;
     if (slot !== undefined && slot.live && slot.key === key && slot.owner === this) {
       // Still held under this key: no hash lookup. Its LRU recency is refreshed once per write to the layer:
@@ -85,16 +92,14 @@ export class MemoryLayer<V = unknown> implements CacheLayer<V> {
         slot.touched = this.writes;
         this.lru.get(key);
       }
-    } else {
-      slot = this.lru.get(key);
-      if (slot === undefined) return undefined;
-      if (hint !== undefined) {
-        hint.slot = slot;
-        slot.touched = this.writes;
-      }
+      return slot;
     }
-    // Far from its deadline the coarse clock decides; near it, an exact reading does (kept out of line).
-    return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+    slot = this.lru.get(key);
+    if (slot !== undefined && hint !== undefined) {
+      hint.slot = slot;
+      slot.touched = this.writes;
+    }
+    return slot;
   }
 
   /** @internal An entry within the coarse clock's margin of its deadline, judged on an exact reading. */
@@ -149,8 +154,7 @@ interface CountedSlot<V> extends Slot<V> {
  * `memoryLayer({ admission: 'tinylfu' })`: the LRU layer with TinyLFU admission. Every read (hit or miss) is
  * counted in a {@link FrequencySketch}; once full, a new key is stored only when its estimated frequency beats
  * that of the entry LRU would evict for it (ties keep the incumbent). A subclass rather than a branch in
- * {@link MemoryLayer}, so the default layer's hit path stays exactly as it was (its `peek` is repeated here
- * with the count added).
+ * {@link MemoryLayer}, so the default layer's hit path carries no admission check.
  */
 class TinyLfuMemoryLayer<V> extends MemoryLayer<V> {
   private readonly sketch: FrequencySketch;
@@ -171,26 +175,13 @@ class TinyLfuMemoryLayer<V> extends MemoryLayer<V> {
   }
 
   override peek(key: string, hint?: PeekHint): CacheEntry<V> | undefined {
-    const now = coarseNow();
-    let slot = hint?.slot as CountedSlot<V> | undefined;
-    if (slot !== undefined && slot.live && slot.key === key && slot.owner === this) {
-      if (slot.touched !== this.writes) {
-        slot.touched = this.writes;
-        this.lru.get(key);
-      }
-    } else {
-      slot = this.lru.get(key) as CountedSlot<V> | undefined;
-      if (slot === undefined) {
-        this.countMiss(key);
-        return undefined;
-      }
-      if (hint !== undefined) {
-        hint.slot = slot;
-        slot.touched = this.writes;
-      }
+    const slot = this.find(key, hint) as CountedSlot<V> | undefined;
+    if (slot === undefined) {
+      this.countMiss(key);
+      return undefined;
     }
     this.sketch.increment(slot.hash);
-    return slot.until - now > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
+    return slot.until - coarseNow() > COARSE_MARGIN_MS ? slot.entry : this.nearDeadline(key, slot);
   }
 
   private countMiss(key: string): void {
