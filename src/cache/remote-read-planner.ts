@@ -15,7 +15,10 @@ export interface PlannedItem {
   readonly scopes: readonly string[];
 }
 
-/** What one remote multi-get asks for: the `n` entries, then the stamps of `scopeList`, in `keys` order. */
+/**
+ * What one remote multi-get asks for: the `n` entries, then the stamps of `scopeList`, in `keys` order;
+ * `scopes` is the same list as a set, except for a single item (its list is short enough to scan).
+ */
 export interface RemotePlan {
   readonly n: number;
   readonly keys: string[];
@@ -96,18 +99,17 @@ export class RemoteReadPlanner<V> {
   /** The keys of one remote multi-get: the entries, then the stamps of their scopes and of the global scope. */
   plan(batch: readonly PlannedItem[]): RemotePlan {
     // Remote entries may predate invalidations this process never saw: read the stamps of their scopes with them.
+    if (batch.length === 1) return this.planOne(batch[0] as PlannedItem);
     const n = batch.length;
     const keys: string[] = new Array<string>(n);
     for (let i = 0; i < n; i++) keys[i] = (batch[i] as PlannedItem).key;
     const scopeList: string[] = [GLOBAL_SCOPE];
-    keys.push(this.stampKeyOf(GLOBAL_SCOPE));
-    const scopes = n === 1 ? undefined : new Set<string>(scopeList);
+    keys.push(GLOBAL_STAMP_KEY);
+    const scopes = new Set<string>(scopeList);
     for (const item of batch) {
       for (const scope of item.scopes) {
-        if (scopes !== undefined) {
-          if (scopes.has(scope)) continue;
-          scopes.add(scope);
-        } else if (scopeList.includes(scope)) continue;
+        if (scopes.has(scope)) continue;
+        scopes.add(scope);
         scopeList.push(scope);
         keys.push(this.stampKeyOf(scope));
       }
