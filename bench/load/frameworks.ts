@@ -6,9 +6,22 @@
 //   npm run build && npx tsx bench/load/frameworks.ts   # LOAD_SECONDS (default 10), LOAD_CONNECTIONS (default 100)
 //
 // Target: with supaguard ≥ 90 % of the bare framework's req/s.
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+//
+// Method (see docs/benchmarks.md): by default server and autocannon share the machine's cores,
+// as in the issue that set the target. LOAD_PIN=1 pins the servers to the last CPU and autocannon
+// to the others (with `taskset`): each server then has one core of its own and is the bottleneck,
+// so its cost per request shows in full, and CPU time per request moves far less between rounds.
+// Each variant runs in LOAD_PROCESSES (default 2) server processes, used in turn by the rounds, so
+// that one process's JIT or GC luck does not decide a variant's median.
+//
+// Floor variants (not in the default set; name them in LOAD_VARIANTS): `fastify-hook` is an
+// onRequest hook that only calls done(), `fastify-sha256` the same hook computing the SHA-256 of
+// the bearer token as the verified-token cache's key does, and `express-sha256` express-noop's
+// layers with that hash. They measure what any cache of verified tokens keyed by a hash costs here.
+import { execFileSync, spawn } from 'node:child_process';
+import { hash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
@@ -20,11 +33,12 @@ import { supaguard } from 'supaguard/fastify';
 import { builtPackageEnv } from './built-package.js';
 import { writeLoadResult, type LoadSample } from './results.js';
 
-type Variant = 'fastify-bare' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-supaguard';
+type Variant = 'fastify-bare' | 'fastify-hook' | 'fastify-sha256' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-sha256' | 'express-supaguard';
 // express-noop has the same middleware layers as express-supaguard, each calling next(): Express's own cost of them.
 const ALL: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-noop', 'express-supaguard'];
 // LOAD_VARIANTS=express-bare,express-supaguard runs a subset.
-const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v)) : ALL;
+const FLOOR: Variant[] = ['fastify-hook', 'fastify-sha256', 'express-sha256'];
+const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v) || FLOOR.includes(v)) : ALL;
 const ISSUER = 'https://bench.supabase.co/auth/v1';
 const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
 
@@ -40,6 +54,13 @@ async function serve(variant: Variant): Promise<void> {
     if (variant === 'fastify-supaguard') {
       await app.register(supaguard, { verifier, authorization });
       app.get('/projects/:id', { config: { supaguard: { authorize: { resource: (r) => (r.params as { id: string }).id, action: 'project.read' } } } }, async () => body);
+    } else if (variant === 'fastify-hook' || variant === 'fastify-sha256') {
+      const digest = variant === 'fastify-sha256';
+      app.addHook('onRequest', (request, _reply, done) => {
+        if (digest) tokenDigest(request.headers.authorization);
+        done();
+      });
+      app.get('/projects/:id', async () => body);
     } else {
       app.get('/projects/:id', async () => body);
     }
@@ -51,9 +72,13 @@ async function serve(variant: Variant): Promise<void> {
       app.use(authenticate({ verifier }));
       app.get('/projects/:id', authorize({ authorization, resource: (r) => r.params.id, action: 'project.read' }), (_req, res) => void res.json(body));
       app.use(errorHandler());
-    } else if (variant === 'express-noop') {
+    } else if (variant === 'express-noop' || variant === 'express-sha256') {
       const pass: express.RequestHandler = (_req, _res, next) => next();
-      app.use(pass);
+      const digest: express.RequestHandler = (req, _res, next) => {
+        tokenDigest(req.headers.authorization);
+        next();
+      };
+      app.use(variant === 'express-sha256' ? digest : pass);
       app.get('/projects/:id', pass, (_req, res) => void res.json(body));
       app.use(((err, _req, _res, next) => next(err)) as express.ErrorRequestHandler);
     } else {
@@ -71,6 +96,13 @@ async function serve(variant: Variant): Promise<void> {
   process.send?.({ port });
 }
 
+// Kept so the digest is a live value, as the verifier's cache key is.
+export let lastDigest = '';
+/** What the verified-token cache computes per request for its key: SHA-256 of the token, base64 (src/auth/fingerprint.ts). */
+function tokenDigest(header: string | undefined): void {
+  if (header !== undefined) lastDigest = hash('sha256', header.slice(7), 'base64');
+}
+
 type Sample = LoadSample;
 
 const median = (values: number[]): number => {
@@ -83,7 +115,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.env.LOAD_SECONDS ?? 10);
   const connections = Number(process.env.LOAD_CONNECTIONS ?? 100);
   // Rounds alternate the order of the variants, so drift on a shared machine hits each variant alike.
-  const rounds = Number(process.env.LOAD_ROUNDS ?? 3);
+  const rounds = Number(process.env.LOAD_ROUNDS ?? 6);
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
   const tokens = await Promise.all(
@@ -91,14 +123,25 @@ async function main(): Promise<void> {
       new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(randomUUID()).setIssuer(ISSUER).setAudience('authenticated').setIssuedAt().setExpirationTime('2h').sign(privateKey),
     ),
   );
-  const servers = new Map<Variant, { child: ReturnType<typeof spawn>; port: number }>();
+  const processes = Math.max(1, Number(process.env.LOAD_PROCESSES ?? 2));
+  const pin = pinning();
+  if (pin !== undefined) {
+    execFileSync('taskset', ['-a', '-p', '-c', pin.client, String(process.pid)], { stdio: 'ignore' });
+    console.log(`servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.client}`);
+  }
+  const servers = new Map<Variant, Array<{ child: ReturnType<typeof spawn>; port: number }>>();
   for (const variant of VARIANTS) {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', variant], {
-      env: { ...builtPackageEnv(), BENCH_JWK: JSON.stringify(jwk) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-    servers.set(variant, { child, port });
+    const list: Array<{ child: ReturnType<typeof spawn>; port: number }> = [];
+    for (let n = 0; n < processes; n++) {
+      const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', variant];
+      const child = spawn(pin === undefined ? process.execPath : 'taskset', pin === undefined ? args : ['-c', pin.server, process.execPath, ...args], {
+        env: { ...builtPackageEnv(), BENCH_JWK: JSON.stringify(jwk) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+      list.push({ child, port });
+    }
+    servers.set(variant, list);
   }
   let i = 0;
   const run = (port: number, duration: number) =>
@@ -113,12 +156,13 @@ async function main(): Promise<void> {
     const [{ cpu: usage }] = (await once(child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
     return usage;
   };
-  for (const { port } of servers.values()) await run(port, 2); // warm-up: JIT, token and decision caches
+  for (const list of servers.values()) for (const { port } of list) await run(port, 2); // warm-up: JIT, token and decision caches
 
   const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
   for (let round = 0; round < rounds; round++) {
     for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
-      const { child, port } = servers.get(variant) as { child: ReturnType<typeof spawn>; port: number };
+      const list = servers.get(variant) as Array<{ child: ReturnType<typeof spawn>; port: number }>;
+      const { child, port } = list[round % list.length] as { child: ReturnType<typeof spawn>; port: number };
       const before = await cpu(child);
       const r = await run(port, seconds);
       const after = await cpu(child);
@@ -138,9 +182,11 @@ async function main(): Promise<void> {
       );
     }
   }
-  for (const { child } of servers.values()) {
-    child.kill();
-    await once(child, 'exit');
+  for (const list of servers.values()) {
+    for (const { child } of list) {
+      child.kill();
+      await once(child, 'exit');
+    }
   }
 
   const summary: Record<string, Sample> = {};
@@ -169,8 +215,20 @@ async function main(): Promise<void> {
         `bare CPU µs/req ÷ supaguard CPU µs/req ${(cpuRatio * 100).toFixed(1)} %`,
     );
   }
-  const file = writeLoadResult('frameworks', { connections, seconds, rounds, variants: summary, comparisons });
+  const file = writeLoadResult(pin === undefined ? 'frameworks' : 'frameworks-pinned', { connections, seconds, rounds, processes, pinned: pin !== undefined, variants: summary, comparisons });
   console.log(`wrote ${file}`);
+}
+
+/** CPUs for the servers (the last one) and for autocannon (the others), when `taskset` can pin them. */
+function pinning(): { server: string; client: string } | undefined {
+  const n = cpus().length;
+  if (process.env.LOAD_PIN !== '1' || n < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return { server: String(n - 1), client: n === 2 ? '0' : `0-${n - 2}` };
 }
 
 const serveAt = process.argv.indexOf('--serve');

@@ -4,13 +4,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadResultsDir, type LoadSample } from './results.js';
 
 interface FrameworksResult {
-  scenario: 'load-frameworks';
+  scenario: 'load-frameworks' | 'load-frameworks-pinned';
   date: string;
   node: string;
   machine: { cpu: string; cores: number; memoryGiB: number };
   connections: number;
   seconds: number;
   rounds: number;
+  /** Server processes per variant, used in turn by the rounds (absent in runs before 2026-12-02 evening: one). */
+  processes?: number;
+  /** Servers and autocannon pinned to separate CPUs (absent: not pinned). */
+  pinned?: boolean;
   variants: Record<string, LoadSample>;
   comparisons: Array<{ framework: string; reqPerSecRatio: number; cpuRatio: number }>;
 }
@@ -37,13 +41,15 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function frameworksTable(r: FrameworksResult): string[] {
   const lines = [
-    `#### Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s (${r.date.slice(0, 10)})`,
+    `#### Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s, ${r.processes ?? 1} server process${(r.processes ?? 1) === 1 ? '' : 'es'} per variant${r.pinned ? ', server and autocannon pinned to separate CPUs' : ''} (${r.date.slice(0, 10)})`,
     '',
     '| variant | req/s (median) | server CPU / request | p50 | p99 | non-2xx / errors / timeouts |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const [name, v] of Object.entries(r.variants)) {
-    lines.push(`| ${name} | ${int(v.reqPerSec)} | ${v.cpuUsPerReq.toFixed(1)} µs | ${v.p50Ms} ms | ${v.p99Ms} ms | ${v.non2xx} / ${v.errors} / ${v.timeouts} |`);
+    const bare = r.variants[`${name.split('-')[0]}-bare`];
+    const share = bare === undefined || name.endsWith('-bare') ? '' : ` (${pct(v.reqPerSec / bare.reqPerSec)} of bare)`;
+    lines.push(`| ${name} | ${int(v.reqPerSec)}${share} | ${v.cpuUsPerReq.toFixed(1)} µs | ${v.p50Ms} ms | ${v.p99Ms} ms | ${v.non2xx} / ${v.errors} / ${v.timeouts} |`);
   }
   lines.push('', '| framework | req/s with supaguard ÷ bare (target ≥ 90 %) | bare CPU ÷ supaguard CPU per request |', '| --- | ---: | ---: |');
   for (const c of r.comparisons) lines.push(`| ${c.framework} | ${pct(c.reqPerSecRatio)} ${c.reqPerSecRatio >= 0.9 ? '(met)' : '(missed)'} | ${pct(c.cpuRatio)} |`);
@@ -72,13 +78,13 @@ export function renderLoadSection(): string | undefined {
   const lines = [
     '## load',
     '',
-    'HTTP load from `bench/load/` (not run in CI): autocannon on loopback, server and load generator sharing the same cores.',
+    'HTTP load from `bench/load/` (not run in CI): autocannon on loopback, on the same machine as the servers. By default they share its cores, as in the issue that set the target; runs marked pinned (`LOAD_PIN=1`) give the servers one CPU of their own and autocannon the others, so each server is the bottleneck and its full cost per request shows.',
     '',
-    '- `npm run build && npx tsx bench/load/frameworks.ts` — bare Fastify and Express against the same app with supaguard `authenticate` + `authorize` answered from the caches (100 tokens, one resource); each server is its own process and loads the built package (dist/), as users do; rounds alternate the order of the variants and the table gives medians. `express-noop` has the same middleware layers as `express-supaguard`, each only calling `next()`: Express\'s own cost of those layers. Server CPU per request (from `process.cpuUsage()` in the server) is steadier than req/s on a shared machine.',
+    '- `npm run build && npx tsx bench/load/frameworks.ts` — bare Fastify and Express against the same app with supaguard `authenticate` + `authorize` answered from the caches (100 tokens, one resource); each server is its own process (two per variant, used in turn by the rounds) and loads the built package (dist/), as users do; rounds alternate the order of the variants and the table gives medians. `express-noop` has the same middleware layers as `express-supaguard`, each only calling `next()`: Express\'s own cost of those layers. Server CPU per request (from `process.cpuUsage()` in the server) is steadier than req/s on a shared machine.',
     '- `bash bench/load/c10k.sh` — the Fastify example (`examples/fastify`) held at 10,000 connections on authenticated, authorised routes after one warm-up request per token, on the built package; the script builds it and raises `ulimit -n`.',
     '',
   ];
-  for (const r of results) if (r.scenario === 'load-frameworks') lines.push(...frameworksTable(r));
+  for (const r of results) if (r.scenario.startsWith('load-frameworks')) lines.push(...frameworksTable(r as FrameworksResult));
   for (const r of results) if (r.scenario === 'load-c10k') lines.push(...c10kTable(r));
   return lines.join('\n');
 }

@@ -32,8 +32,9 @@ export class RequestGuard {
   timedOut = false;
   /** The caller once authentication ran (`null`: optional and no token); `undefined` before. */
   auth: AuthInfo | null | undefined = undefined;
-  // Most requests make one check: it is kept inline, a Map only from the second.
-  #firstKey: string | undefined;
+  // Most requests make one check: it is kept inline (no key string built), a Map only from the second.
+  #firstAction: string | undefined;
+  #firstResource: string | undefined;
   #firstAnswer: AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined;
   #memo: Map<string, AuthorizationAnswer | Promise<AuthorizationAnswer>> | undefined;
 
@@ -68,18 +69,20 @@ export class RequestGuard {
     return withDeadline(this.remainingMs(), fn, { operation });
   }
 
-  /** The memoised answer for `key` (a value or a pending promise), if any. */
-  memoGet(key: string): AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined {
-    return key === this.#firstKey ? this.#firstAnswer : this.#memo?.get(key);
+  /** The memoised answer for `action` on `resourceId` (a value or a pending promise), if any. */
+  memoGet(action: string, resourceId: string): AuthorizationAnswer | Promise<AuthorizationAnswer> | undefined {
+    if (action === this.#firstAction && resourceId === this.#firstResource) return this.#firstAnswer;
+    return this.#memo?.get(`${action}\u0000${resourceId}`);
   }
 
-  /** Remembers the answer (or pending answer) for `key` for the rest of the request. */
-  memoSet<A extends AuthorizationAnswer | Promise<AuthorizationAnswer>>(key: string, answer: A): A {
-    if (this.#firstKey === undefined) {
-      this.#firstKey = key;
+  /** Remembers the answer (or pending answer) for `action` on `resourceId` for the rest of the request. */
+  memoSet<A extends AuthorizationAnswer | Promise<AuthorizationAnswer>>(action: string, resourceId: string, answer: A): A {
+    if (this.#firstAction === undefined) {
+      this.#firstAction = action;
+      this.#firstResource = resourceId;
       this.#firstAnswer = answer;
     } else {
-      (this.#memo ??= new Map()).set(key, answer);
+      (this.#memo ??= new Map()).set(`${action}\u0000${resourceId}`, answer);
     }
     return answer;
   }
@@ -246,15 +249,15 @@ export function checkRequest(
   if (auth == null) throw new TokenMissingError();
   const { resourceId, action } = step;
   if (typeof resourceId !== 'string' || resourceId.length === 0) throw new InvalidIdentifierError('resourceId');
-  const key = `${action}\u0000${resourceId}`;
-  const memoised = guard.memoGet(key);
+  const memoised = guard.memoGet(action, resourceId);
   if (memoised !== undefined) return memoised;
   const query = { userId: auth.userId, resourceId, action };
   const known = authorization.peek?.(query);
   // No closure on the synchronous path: it runs on every request.
-  if (known !== undefined) return guard.memoSet(key, record(audit, query, known));
+  if (known !== undefined) return guard.memoSet(action, resourceId, record(audit, query, known));
   return guard.memoSet(
-    key,
+    action,
+    resourceId,
     guard.run('authorize', (signal) => authorization.check(query, { signal })).then((answer) => record(audit, query, answer)),
   );
 }
