@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express5 from 'express';
+import type { RequestHandler } from 'express';
 import express4 from 'express4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog, type AuditRecord } from '../../src/index.js';
@@ -32,7 +33,10 @@ describe.each([
     app.get('/optional', authenticate({ verifier: tokens.verifier, optional: true }), (req, res) => void res.json({ auth: req.auth }));
     app.get('/cookie', authenticate({ verifier: tokens.verifier, cookie: 'sb-access-token' }), (req, res) => void res.json({ userId: req.auth?.userId }));
     app.get('/slow-handler', deadline(80), (_req, res) => void setTimeout(() => res.json({ late: true }), 300));
+    const ownKeys: RequestHandler = (req, res) => void res.json(Object.keys(req).sort());
+    app.get('/keys-before', ownKeys);
     app.use(authenticate({ verifier: tokens.verifier }));
+    app.get('/keys-after', ownKeys);
     app.get('/me', (req, res) =>
       void res.json({ userId: req.auth?.userId, keys: Object.keys(req.auth ?? {}), json: JSON.stringify(req.auth), hasToken: typeof req.auth?.token === 'string' }),
     );
@@ -74,6 +78,15 @@ describe.each([
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ userId: user, keys: ['userId', 'claims'], hasToken: true });
     expect(r.text).not.toContain(headers.authorization.slice(7));
+  });
+
+  it('authenticate adds no enumerable property to req (its state is symbol-keyed or kept beside the request)', async () => {
+    const headers = await bearer();
+    const before = await get('/keys-before', headers);
+    const after = await get('/keys-after', headers);
+    expect(after.status).toBe(200);
+    expect(JSON.parse(after.text)).toEqual(JSON.parse(before.text));
+    expect(JSON.parse(after.text)).not.toContain('auth');
   });
 
   it.each([

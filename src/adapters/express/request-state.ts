@@ -6,11 +6,11 @@ import { DEFAULT_REQUEST_DEADLINE_MS, RequestGuard } from '../request-guard.js';
 // Where the request's state lives depends on the engine, because the cheaper place differs
 // (Express 5, 100 connections, server pinned to one core, CPU time per request, 8 paired rounds):
 // - V8 13+ (Node 24): in one symbol-keyed property of `req` (invisible to `Object.keys`,
-//   `for…in` and JSON): 70.8 µs against 74.8 µs with a WeakMap, whose young keys V8 records
-//   in the ephemeron remembered set and every scavenge then processes.
-// - Older V8 (Node 20, 22): beside the request in a WeakMap: 177.1 µs against 181.9 µs with
-//   the property. There Express's requests do not share hidden classes, so each property
-//   added to `req` copies the request's class.
+//   `for…in` and JSON): 70.8 against 74.8 µs with a WeakMap (70.3 against 72.6 in a second
+//   run), whose young keys V8 records in the ephemeron remembered set for every scavenge.
+// - Older V8 (Node 20, 22): beside the request in a WeakMap: 177.1 against 181.9 µs with the
+//   property. There Express's requests do not share hidden classes, so each property added
+//   to `req` copies the request's class.
 const GUARD_ON_REQUEST = Number((process.versions.v8 ?? '0').split('.')[0]) >= 13;
 const GUARD = Symbol('supaguard.express.guard');
 type Guarded = IncomingMessage & { [GUARD]?: RequestGuard };
