@@ -215,7 +215,8 @@ async function main(): Promise<void> {
         `bare CPU µs/req ÷ supaguard CPU µs/req ${(cpuRatio * 100).toFixed(1)} %`,
     );
   }
-  const file = writeLoadResult(pin === undefined ? 'frameworks' : 'frameworks-pinned', { connections, seconds, rounds, processes, pinned: pin !== undefined, variants: summary, comparisons });
+  // LOAD_RESULT names the file (bench/results/load-<name>-node<major>.json), e.g. for a run of the floor variants.
+  const file = writeLoadResult(process.env.LOAD_RESULT ?? (pin === undefined ? 'frameworks' : 'frameworks-pinned'), { connections, seconds, rounds, processes, pinned: pin !== undefined, variants: summary, comparisons });
   console.log(`wrote ${file}`);
 }
 

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadResultsDir, type LoadSample } from './results.js';
 
 interface FrameworksResult {
-  scenario: 'load-frameworks' | 'load-frameworks-pinned';
+  /** `load-frameworks` for the record run; `load-frameworks-<LOAD_RESULT>` for other runs (floor variants, pinned). */
+  scenario: string;
   date: string;
   node: string;
   machine: { cpu: string; cores: number; memoryGiB: number };
@@ -41,7 +42,7 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function frameworksTable(r: FrameworksResult): string[] {
   const lines = [
-    `#### Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s, ${r.processes ?? 1} server process${(r.processes ?? 1) === 1 ? '' : 'es'} per variant${r.pinned ? ', server and autocannon pinned to separate CPUs' : ''} (${r.date.slice(0, 10)})`,
+    `#### ${Object.keys(r.variants).some((v) => /-(hook|sha256)$/.test(v)) ? 'Floor variants, ' : ''}Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s, ${r.processes ?? 1} server process${(r.processes ?? 1) === 1 ? '' : 'es'} per variant${r.pinned ? ', server and autocannon pinned to separate CPUs' : ''} (${r.date.slice(0, 10)})`,
     '',
     '| variant | req/s (median) | server CPU / request | p50 | p99 | non-2xx / errors / timeouts |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
@@ -84,7 +85,9 @@ export function renderLoadSection(): string | undefined {
     '- `bash bench/load/c10k.sh` — the Fastify example (`examples/fastify`) held at 10,000 connections on authenticated, authorised routes after one warm-up request per token, on the built package; the script builds it and raises `ulimit -n`.',
     '',
   ];
-  for (const r of results) if (r.scenario.startsWith('load-frameworks')) lines.push(...frameworksTable(r as FrameworksResult));
-  for (const r of results) if (r.scenario === 'load-c10k') lines.push(...c10kTable(r));
+  // The record runs (the default variants) first, then runs under other names (floor variants, pinned).
+  for (const r of results) if (r.scenario === 'load-frameworks') lines.push(...frameworksTable(r));
+  for (const r of results) if (r.scenario.startsWith('load-frameworks-')) lines.push(...frameworksTable(r as FrameworksResult));
+  for (const r of results) if (r.scenario === 'load-c10k') lines.push(...c10kTable(r as C10kResult));
   return lines.join('\n');
 }
