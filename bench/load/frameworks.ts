@@ -15,9 +15,11 @@
 // that one process's JIT or GC luck does not decide a variant's median.
 //
 // Floor variants (not in the default set; name them in LOAD_VARIANTS): `fastify-hook` is an
-// onRequest hook that only calls done(), `fastify-sha256` the same hook computing the SHA-256 of
-// the bearer token as the verified-token cache's key does, and `express-sha256` express-noop's
-// layers with that hash. They measure what any cache of verified tokens keyed by a hash costs here.
+// onRequest hook that only calls done(); `fastify-route-options` the same hook reading
+// `request.routeOptions.config` (how the supaguard hook finds a route's settings); `fastify-sha256`
+// the same hook computing the SHA-256 of the bearer token, as the verified-token cache's key does;
+// `express-sha256` express-noop's layers with that hash. They measure what the framework, the route
+// lookup and a cache of verified tokens keyed by a hash cost on their own.
 import { execFileSync, spawn } from 'node:child_process';
 import { hash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -33,11 +35,11 @@ import { supaguard } from 'supaguard/fastify';
 import { builtPackageEnv } from './built-package.js';
 import { writeLoadResult, type LoadSample } from './results.js';
 
-type Variant = 'fastify-bare' | 'fastify-hook' | 'fastify-sha256' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-sha256' | 'express-supaguard';
+type Variant = 'fastify-bare' | 'fastify-hook' | 'fastify-route-options' | 'fastify-sha256' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-sha256' | 'express-supaguard';
 // express-noop has the same middleware layers as express-supaguard, each calling next(): Express's own cost of them.
 const ALL: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'express-noop', 'express-supaguard'];
 // LOAD_VARIANTS=express-bare,express-supaguard runs a subset.
-const FLOOR: Variant[] = ['fastify-hook', 'fastify-sha256', 'express-sha256'];
+const FLOOR: Variant[] = ['fastify-hook', 'fastify-route-options', 'fastify-sha256', 'express-sha256'];
 const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v) || FLOOR.includes(v)) : ALL;
 const ISSUER = 'https://bench.supabase.co/auth/v1';
 const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
@@ -54,10 +56,13 @@ async function serve(variant: Variant): Promise<void> {
     if (variant === 'fastify-supaguard') {
       await app.register(supaguard, { verifier, authorization });
       app.get('/projects/:id', { config: { supaguard: { authorize: { resource: (r) => (r.params as { id: string }).id, action: 'project.read' } } } }, async () => body);
-    } else if (variant === 'fastify-hook' || variant === 'fastify-sha256') {
+    } else if (variant === 'fastify-hook' || variant === 'fastify-route-options' || variant === 'fastify-sha256') {
       const digest = variant === 'fastify-sha256';
+      const routeOptions = variant === 'fastify-route-options';
       app.addHook('onRequest', (request, _reply, done) => {
         if (digest) tokenDigest(request.headers.authorization);
+        // What the supaguard hook does to find the route's settings: Fastify's getter builds the options object.
+        if (routeOptions) lastConfig = request.routeOptions.config;
         done();
       });
       app.get('/projects/:id', async () => body);
@@ -96,8 +101,9 @@ async function serve(variant: Variant): Promise<void> {
   process.send?.({ port });
 }
 
-// Kept so the digest is a live value, as the verifier's cache key is.
+// Kept so the digest and the route config are live values, as in the supaguard hook.
 export let lastDigest = '';
+export let lastConfig: unknown;
 /** What the verified-token cache computes per request for its key: SHA-256 of the token, base64 (src/auth/fingerprint.ts). */
 function tokenDigest(header: string | undefined): void {
   if (header !== undefined) lastDigest = hash('sha256', header.slice(7), 'base64');
