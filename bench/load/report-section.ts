@@ -42,7 +42,7 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function frameworksTable(r: FrameworksResult): string[] {
   const lines = [
-    `#### ${Object.keys(r.variants).some((v) => /-(hook|sha256)$/.test(v)) ? 'Floor variants, ' : ''}Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s, ${r.processes ?? 1} server process${(r.processes ?? 1) === 1 ? '' : 'es'} per variant${r.pinned ? ', server and autocannon pinned to separate CPUs' : ''} (${r.date.slice(0, 10)})`,
+    `#### ${Object.keys(r.variants).some((v) => /-(hook|sha256)$/.test(v)) ? 'Floor variants, ' : ''}${r.scenario === 'load-frameworks' ? '' : `\`${r.scenario.slice(5)}\`, `}Node ${r.node}, ${r.connections} connections, ${r.rounds} rounds × ${r.seconds} s, ${r.processes ?? 1} server process${(r.processes ?? 1) === 1 ? '' : 'es'} per variant${r.pinned ? ', server and autocannon pinned to separate CPUs' : ''} (${r.date.slice(0, 10)})`,
     '',
     '| variant | req/s (median) | server CPU / request | p50 | p99 | non-2xx / errors / timeouts |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
