@@ -168,7 +168,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
       const list = servers.get(variant) as Array<{ child: ReturnType<typeof spawn>; port: number }>;
-      const { child, port } = list[round % list.length] as { child: ReturnType<typeof spawn>; port: number };
+      // Rounds alternate the variants' order; the process index shifts every two rounds (0, 1, 1, 0, 0, 1 for
+      // two processes), so each process runs in both orders and its luck is not tied to one position.
+      const { child, port } = list[(round + (round >> 1)) % list.length] as { child: ReturnType<typeof spawn>; port: number };
       const before = await cpu(child);
       const r = await run(port, seconds);
       const after = await cpu(child);
