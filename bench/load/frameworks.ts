@@ -20,19 +20,19 @@
 // the same hook computing the SHA-256 of the bearer token, as the verified-token cache's key does;
 // `express-sha256` express-noop's layers with that hash. They measure what the framework, the route
 // lookup and a cache of verified tokens keyed by a hash cost on their own.
-import { execFileSync, spawn } from 'node:child_process';
-import { hash, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { hash } from 'node:crypto';
 import { once } from 'node:events';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
 import Fastify from 'fastify';
-import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from 'supaguard';
 import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
 import { builtPackageEnv } from './built-package.js';
+import { ISSUER, mintBenchTokens, pinToCpus, RESOURCE } from './harness.js';
 import { writeLoadResult, type LoadSample } from './results.js';
 
 type Variant = 'fastify-bare' | 'fastify-hook' | 'fastify-route-options' | 'fastify-sha256' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-sha256' | 'express-supaguard';
@@ -41,8 +41,6 @@ const ALL: Variant[] = ['fastify-bare', 'fastify-supaguard', 'express-bare', 'ex
 // LOAD_VARIANTS=express-bare,express-supaguard runs a subset.
 const FLOOR: Variant[] = ['fastify-hook', 'fastify-route-options', 'fastify-sha256', 'express-sha256'];
 const VARIANTS: Variant[] = process.env.LOAD_VARIANTS ? (process.env.LOAD_VARIANTS.split(',') as Variant[]).filter((v) => ALL.includes(v) || FLOOR.includes(v)) : ALL;
-const ISSUER = 'https://bench.supabase.co/auth/v1';
-const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
 
 async function serve(variant: Variant): Promise<void> {
   const jwk = JSON.parse(process.env.BENCH_JWK as string) as JWK;
@@ -122,19 +120,9 @@ async function main(): Promise<void> {
   const connections = Number(process.env.LOAD_CONNECTIONS ?? 100);
   // Rounds alternate the order of the variants, so drift on a shared machine hits each variant alike.
   const rounds = Number(process.env.LOAD_ROUNDS ?? 6);
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
-  const tokens = await Promise.all(
-    Array.from({ length: 100 }, () =>
-      new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(randomUUID()).setIssuer(ISSUER).setAudience('authenticated').setIssuedAt().setExpirationTime('2h').sign(privateKey),
-    ),
-  );
+  const { jwk, tokens } = await mintBenchTokens(100);
   const processes = Math.max(1, Number(process.env.LOAD_PROCESSES ?? 2));
-  const pin = pinning();
-  if (pin !== undefined) {
-    execFileSync('taskset', ['-a', '-p', '-c', pin.client, String(process.pid)], { stdio: 'ignore' });
-    console.log(`servers pinned to CPU ${pin.server}, autocannon to CPU ${pin.client}`);
-  }
+  const pin = pinToCpus();
   const servers = new Map<Variant, Array<{ child: ReturnType<typeof spawn>; port: number }>>();
   for (const variant of VARIANTS) {
     const list: Array<{ child: ReturnType<typeof spawn>; port: number }> = [];
@@ -226,18 +214,6 @@ async function main(): Promise<void> {
   // LOAD_RESULT names the file (bench/results/load-<name>-node<major>.json), e.g. for a run of the floor variants.
   const file = writeLoadResult(process.env.LOAD_RESULT ?? (pin === undefined ? 'frameworks' : 'frameworks-pinned'), { connections, seconds, rounds, processes, pinned: pin !== undefined, variants: summary, comparisons });
   console.log(`wrote ${file}`);
-}
-
-/** CPUs for the servers (the last one) and for autocannon (the others), when `taskset` can pin them. */
-function pinning(): { server: string; client: string } | undefined {
-  const n = cpus().length;
-  if (process.env.LOAD_PIN !== '1' || n < 2) return undefined;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return { server: String(n - 1), client: n === 2 ? '0' : `0-${n - 2}` };
 }
 
 const serveAt = process.argv.indexOf('--serve');
