@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, isAbortedError, LoaderError, isSupaguardError } from '../errors.js';
-import { channels, publish, traceCall, tracing } from '../observe/channels.js';
-import { createCircuitBreaker, type CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { awaitUnlessAborted } from './await-unless-aborted.js';
+import { ConfigurationError } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
 import { CacheEvents, type CacheEventMap, type CacheEventName, type CacheStats } from './cache-events.js';
 import { GLOBAL_SCOPE, stampKey } from './keys.js';
 import { COARSE_MARGIN_MS, coarseNow } from './coarse-clock.js';
-import { LatencyRecorder } from './latency-recorder.js';
 import { LayerReader, type Found, type ReadItem } from './layer-reader.js';
+import { LayeredCacheLoader } from './layered-cache-loader.js';
 import type { InvalidateTarget, LayeredCache, LayeredCacheOptions, ReadOptions } from './layered-cache-options.js';
 import { SingleFlight } from './single-flight.js';
 import { StampRegistry } from './stamp-registry.js';
@@ -52,13 +50,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   private readonly clock: VersionClock;
   private readonly stamps: StampRegistry;
   private readonly reader: LayerReader<V>;
-  private readonly loaderBreaker: CircuitBreaker<[], unknown>;
-  private readonly loaderLatency = new LatencyRecorder();
-  private readonly ttlMs: number;
-  private readonly graceMs: number;
+  private readonly loader: LayeredCacheLoader<V, R>;
   private readonly refreshAheadMs: number;
-  private readonly jitter: number;
-  private readonly loaderTimeoutMs: number;
   private readonly stampTtlMs: number;
   /** L1's hit counter, bumped directly by the fast path. */
   private readonly l1Counters: { hits: number };
@@ -73,28 +66,24 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     if (!Array.isArray(options.layers)) throw new ConfigurationError('layers', 'must be an array of cache layers');
     this.layers = options.layers;
     this.l1 = this.layers[0]?.kind === 'local' && typeof this.layers[0].peek === 'function' ? this.layers[0] : undefined;
-    this.ttlMs = positive(options.ttlMs, 'ttlMs', NaN);
-    this.graceMs = positive(options.graceMs, 'graceMs', 0);
+    const ttlMs = positive(options.ttlMs, 'ttlMs', NaN);
+    const graceMs = positive(options.graceMs, 'graceMs', 0);
     this.refreshAheadMs = positive(options.refreshAheadMs, 'refreshAheadMs', 0);
-    this.jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
-    this.loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
+    const jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
+    const loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
     this.name = options.name ?? 'cache';
     this.coarseFreshMs = COARSE_MARGIN_MS + this.refreshAheadMs;
     this.clock = options.clock ?? createVersionClock();
-    // The loader breaker is the resilience module's, so it shows up in listCircuitBreakers() for metrics.
-    this.loaderBreaker = createCircuitBreaker(() => undefined, {
-      volumeThreshold: 5,
-      errorThresholdPercentage: 50,
-      resetTimeoutMs: 5_000,
-      ...options.loaderBreaker,
-      name: `${options.name ?? 'cache'}.loader`,
-      timeoutMs: this.loaderTimeoutMs,
-    });
     // Stamps must outlive every entry written before them (loads may start a loader-timeout before they write).
-    this.stampTtlMs = Math.ceil(this.ttlMs * (1 + this.jitter) + this.graceMs + this.loaderTimeoutMs + 60_000);
+    this.stampTtlMs = Math.ceil(ttlMs * (1 + jitter) + graceMs + loaderTimeoutMs + 60_000);
     this.stamps = new StampRegistry(this.stampTtlMs);
     this.reader = new LayerReader(this.layers, this.stamps, this.clock, this.events);
     this.l1Counters = this.reader.countersOf(0);
+    this.loader = new LayeredCacheLoader(
+      options,
+      { name: this.name, ttlMs, graceMs, jitter, loaderTimeoutMs },
+      { reader: this.reader, stamps: this.stamps, clock: this.clock, flights: this.flights, events: this.events, counters: this.counters },
+    );
     this.unsubscribe = options.bus?.subscribe({
       onMessage: (message) => this.onBusMessage(message),
       onReconnect: () => this.onBusReconnect(),
@@ -151,7 +140,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
       const values = new Array<V>(1);
       const stale = new Map<number, Found<V>>();
       if (read.stale !== undefined) stale.set(0, read.stale);
-      return this.loadPending([item], [0], stale, values, options).then(() => values[0] as V);
+      return this.loader.loadPending([item], [0], stale, values, options).then(() => values[0] as V);
     });
   }
 
@@ -168,36 +157,8 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const values = new Array<V>(items.length);
     for (const [index, found] of result.fresh) values[index] = found.entry.value;
     if (result.pending.length === 0) return values;
-    await this.loadPending(items, result.pending, result.stale, values, options);
+    await this.loader.loadPending(items, result.pending, result.stale, values, options);
     return values;
-  }
-
-  /** Joins or starts the loads of the `pending` indexes and fills `values`; within grace, a failed load serves the stale entry. */
-  private async loadPending(
-    items: ReadonlyArray<ReadItem<R>>,
-    pending: readonly number[],
-    staleEntries: ReadonlyMap<number, Found<V>>,
-    values: V[],
-    options: ReadOptions | undefined,
-  ): Promise<void> {
-    const minVersion = options?.minVersion;
-    this.counters.misses += pending.length;
-    const waits = this.joinOrLoad(items, pending, minVersion);
-    await Promise.all(
-      pending.map(async (index, j) => {
-        const item = items[index] as ReadItem<R>;
-        try {
-          values[index] = (await awaitUnlessAborted(waits[j] as Promise<CacheEntry<V>>, options?.signal, `${this.name}.get`)).value;
-        } catch (err) {
-          const stale = staleEntries.get(index);
-          if (stale === undefined || isAbortedError(err) || stale.entry.staleUntil <= Date.now()) throw this.loaderFailure(err);
-          this.counters.staleServed++;
-          this.events.emit('stale', { key: item.key, layer: stale.layer, error: err });
-          publish(channels.cacheStale, { layer: stale.layer });
-          values[index] = stale.entry.value;
-        }
-      }),
-    );
   }
 
   async set(item: ReadItem<R>, value: V): Promise<void> {
@@ -205,12 +166,12 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     const stamp = this.clock.now();
     this.stamps.recordKey(item.key, stamp);
     this.flights.forget(item.key);
-    await this.write(item, this.buildEntry(item, value, this.clock.now(), Date.now()), 'set');
+    await this.loader.store(item, value, 'set');
     await this.publish({ origin: this.id, version: stamp, keys: [item.key] });
   }
 
   async prime(item: ReadItem<R>, value: V): Promise<void> {
-    await this.write(item, this.buildEntry(item, value, this.clock.now(), Date.now()), 'warm');
+    await this.loader.store(item, value, 'warm');
   }
 
   async invalidate(target: InvalidateTarget): Promise<void> {
@@ -251,13 +212,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
       hits,
       misses,
       hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
-      loader: {
-        ...this.loaderLatency.summary(),
-        calls: this.counters.loaderCalls,
-        keys: this.counters.loaderKeys,
-        errors: this.counters.loaderErrors,
-        breaker: this.loaderBreaker.state,
-      },
+      loader: this.loader.stats(),
       staleServed: this.counters.staleServed,
       refreshes: this.counters.refreshes,
       inFlight: this.flights.size,
@@ -268,7 +223,7 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.flights.forgetAll();
-    this.loaderBreaker.dispose();
+    this.loader.dispose();
     await Promise.all(this.layers.map((layer) => layer.close?.()));
   }
 
@@ -281,102 +236,14 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     return coarse > this.coarseFreshMs ? coarse : entry.expiresAt - Date.now();
   }
 
-  /** One promise per pending index: joins a usable in-flight load or starts one batched load. */
-  private joinOrLoad(items: ReadonlyArray<ReadItem<R>>, pending: readonly number[], minVersion: string | undefined): Array<Promise<CacheEntry<V>>> {
-    const waits: Array<Promise<CacheEntry<V>>> = [];
-    const batch: Array<ReadItem<R>> = [];
-    const batchIndex = new Map<string, number>();
-    for (const index of pending) {
-      const item = items[index] as ReadItem<R>;
-      const flight = this.flights.get(item.key);
-      const joinable =
-        flight !== undefined &&
-        this.stamps.allows(flight.version, item.key, item.scopes) &&
-        (minVersion === undefined || compareVersions(flight.version, minVersion) >= 0);
-      if (joinable) {
-        waits.push(flight.promise);
-        continue;
-      }
-      if (!batchIndex.has(item.key)) {
-        batchIndex.set(item.key, batch.length);
-        batch.push(item);
-      }
-      waits.push(undefined as unknown as Promise<CacheEntry<V>>);
-    }
-    if (batch.length > 0) {
-      const version = this.clock.now();
-      const loaded = this.load(batch, version);
-      const perKey = batch.map((item, j) => this.flights.track(item.key, version, loaded.then((entries) => entries[j] as CacheEntry<V>)).promise);
-      pending.forEach((index, j) => {
-        if (waits[j] === undefined) waits[j] = perKey[batchIndex.get((items[index] as ReadItem<R>).key) as number] as Promise<CacheEntry<V>>;
-      });
-    }
-    return waits;
-  }
-
-  /** Runs the loader for `batch` under the deadline and the breaker, then writes every layer. */
-  private async load(batch: ReadonlyArray<ReadItem<R>>, version: string): Promise<Array<CacheEntry<V>>> {
-    const createdAt = Date.now();
-    this.counters.loaderCalls++;
-    this.counters.loaderKeys += batch.length;
-    const started = performance.now();
-    let values: readonly V[];
-    let entryVersion = version;
-    try {
-      const requests = batch.map((item) => item.request);
-      // The breaker bounds the call by min(loaderTimeoutMs, remaining deadline) and aborts its signal.
-      const result = await traceCall(tracing.loader, { operation: this.name }, () =>
-        this.loaderBreaker.execute((signal) => this.options.loader(requests, { signal })),
-      );
-      values = Array.isArray(result) ? result : (result as { values: readonly V[] }).values;
-      const loadedVersion = Array.isArray(result) ? undefined : (result as { version?: string }).version;
-      if (!Array.isArray(values) || values.length !== batch.length) {
-        throw new LoaderError(`The loader returned ${Array.isArray(values) ? values.length : 'no'} values for ${batch.length} requests`);
-      }
-      if (loadedVersion !== undefined && isVersion(loadedVersion)) {
-        this.clock.observe(loadedVersion);
-        entryVersion = loadedVersion;
-      }
-    } catch (err) {
-      this.counters.loaderErrors++;
-      this.events.emit('error', { error: err, phase: 'loader' });
-      throw err;
-    } finally {
-      this.loaderLatency.record(performance.now() - started);
-    }
-    const entries = batch.map((item, j) => this.buildEntry(item, values[j] as V, entryVersion, createdAt));
-    await Promise.all(entries.map((entry, j) => this.write(batch[j] as ReadItem<R>, entry, 'loader')));
-    return entries;
-  }
-
-  private buildEntry(item: ReadItem<R>, value: V, version: string, createdAt: number): CacheEntry<V> {
-    const base = this.options.ttlFor ? this.options.ttlFor(value) : this.ttlMs;
-    const ttl = Math.max(1, Math.round(base * (1 + (Math.random() * 2 - 1) * this.jitter)));
-    const extra = this.options.scopesOf?.(value) ?? [];
-    const expiresAt = createdAt + ttl;
-    return { value, createdAt, expiresAt, staleUntil: expiresAt + this.graceMs, version, tags: extra.length ? [...item.scopes, ...extra] : item.scopes };
-  }
-
-  /** Writes to every layer unless an invalidation overtook the read that produced `entry`. */
-  private async write(item: ReadItem<R>, entry: CacheEntry<V>, source: 'loader' | 'set' | 'warm'): Promise<void> {
-    if (!this.stamps.isValid(entry, item.key)) return;
-    await this.reader.writeAll(item.key, entry, this.layers.length);
-    if (this.events.active > 0) this.events.emit('set', { key: item.key, source });
-  }
-
+  // Here rather than in the loader: the L1 hit path calls it, so it stays a method of this class (no hop through `this.loader`).
   private refreshAhead(item: ReadItem<R>): void {
     if (this.refreshAheadMs === 0 || this.flights.get(item.key) !== undefined) return;
     this.counters.refreshes++;
     const version = this.clock.now();
-    const loading = this.load([item], version).then((entries) => entries[0] as CacheEntry<V>);
+    const loading = this.loader.load([item], version).then((entries) => entries[0] as CacheEntry<V>);
     this.flights.track(item.key, version, loading);
     loading.catch((err: unknown) => this.events.emit('error', { error: err, phase: 'refresh' }));
-  }
-
-  private loaderFailure(err: unknown): unknown {
-    if (isAbortedError(err) || (isSupaguardError(err) && err.code === 'E_LOADER')) return err;
-    const code = isSupaguardError(err) ? ` (${err.code})` : '';
-    return new LoaderError(`The ${this.name} loader failed${code} and no value within grace was cached`, { cause: err });
   }
 
   private applyLocally(keys: readonly string[], scopes: readonly string[], clear: boolean, version: string): void {
