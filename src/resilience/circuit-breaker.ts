@@ -1,23 +1,21 @@
-import Opossum from 'opossum';
 import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
 import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
-import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
+import type { WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
 import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { LatencyWindow } from './latency-window.js';
 import { Listeners, type Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
-import { acquireSharedClock } from './shared-clock.js';
 import { integer, positive, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
 import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { TimeoutCall } from './timeout-call.js';
+import { OpossumCore, type OpossumTransition } from './opossum-core.js';
 
 export type { CircuitBreakerOptions, CircuitBreakerStats, CircuitState } from './circuit-breaker-options.js';
 
 type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
-type Run<T> = () => Promise<T>;
 
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
@@ -45,11 +43,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly halfOpenTrials: number;
   private readonly errorFilter: ((error: unknown) => boolean) | undefined;
   private readonly fallback: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
-  private readonly inner: Opossum<[Run<unknown>], unknown>;
-  private readonly releaseClock: () => void;
-  private readonly rollingBuckets: number;
-  private readonly errorThresholdPercentage: number;
-  /** Counts into opossum's rolling window (the buckets its open decision and stats read). */
+  private readonly opossum: OpossumCore;
+  /** `opossum.counter`, held here so a call counts into the window without a second hop. */
   private readonly window: WindowCounter;
   private readonly latency: LatencyWindow;
   private readonly counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejects: 0, filtered: 0, aborted: 0, fallbacks: 0 };
@@ -88,7 +83,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
     const windowMs = positive('rollingWindowMs', options.rollingWindowMs, 10_000);
     const buckets = integer('rollingBuckets', options.rollingBuckets, 10, 1);
-    this.rollingBuckets = buckets;
     const threshold = options.errorThresholdPercentage ?? 50;
     if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 100)) {
       throw new ConfigurationError('errorThresholdPercentage', 'must be a number from 0 to 100');
@@ -96,32 +90,20 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
       throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
     }
-    this.errorThresholdPercentage = threshold;
     this.errorFilter = options.errorFilter;
     this.fallback = options.fallback;
     this.latency = new LatencyWindow(integer('latencySamples', options.latencySamples, 256, 1));
-
-    const clock = acquireSharedClock(Math.max(1, Math.floor(windowMs / buckets)));
-    this.releaseClock = clock.release;
-    const status = boundedStatus({ windowMs, buckets, clock: clock.emitter });
-    this.window = windowCounter(status);
-    this.inner = new Opossum<[Run<unknown>], unknown>((run: Run<unknown>) => run(), {
+    this.opossum = new OpossumCore({
       name,
-      // Timeouts are per call (withTimeout) so each call gets its own signal.
-      timeout: false,
-      resetTimeout: this.resetTimeoutMs,
+      windowMs,
+      buckets,
+      resetTimeoutMs: this.resetTimeoutMs,
       errorThresholdPercentage: threshold,
-      volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
-      rollingCountTimeout: windowMs,
-      rollingCountBuckets: buckets,
-      // One shared clock rotates the buckets; the status keeps counts, not every latency.
-      status,
-      rotateBucketController: clock.emitter,
+      volumeThreshold: options.volumeThreshold,
       errorFilter: (error: unknown) => this.classify(error) !== 'failure',
+      onTransition: (to) => this.transition(to),
     });
-    this.inner.on('open', () => this.transition('open'));
-    this.inner.on('halfOpen', () => this.transition('half-open'));
-    this.inner.on('close', () => this.transition('close'));
+    this.window = this.opossum.counter;
     registerCircuitBreaker(this);
     markSelfSettling(this);
   }
@@ -197,12 +179,11 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * ```
    */
   stats(): CircuitBreakerStats {
-    const rolling = this.inner.stats;
     return {
       name: this.name,
       state: this.currentState,
       ...this.counts,
-      window: { fires: rolling.fires, successes: rolling.successes, failures: rolling.failures },
+      window: this.opossum.windowCounts(),
       latencyMs: this.latency.summary(),
     };
   }
@@ -252,8 +233,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.inner.shutdown();
-    this.releaseClock();
+    this.opossum.dispose();
     unregisterCircuitBreaker(this);
     for (const l of [this.openListeners, this.halfOpenListeners, this.closeListeners, this.timeoutListeners]) l.clear();
     for (const l of [this.rejectListeners, this.failureListeners, this.successListeners, this.fallbackListeners]) l.clear();
@@ -338,12 +318,9 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
    * opossum's `open()` (state, reset timer, half-open later).
    */
   private recordFailure(): void {
-    const inner = this.inner;
     this.window.failure();
     if (this.currentState !== 'closed') return;
-    const window = inner.stats;
-    if (window.fires < inner.volumeThreshold) return;
-    if ((window.failures / window.fires) * 100 > this.errorThresholdPercentage) inner.open();
+    if (this.opossum.shouldOpen()) this.opossum.open();
   }
 
   private async runTrial<T>(work: Promise<T>, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
@@ -351,14 +328,14 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     try {
       const result = await work;
       this.settled('success', undefined, started);
-      if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.inner.close();
+      if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close();
       return result;
     } catch (error) {
       const outcome = this.classify(error);
       if (generation === this.generation) {
-        if (outcome === 'failure') this.inner.open();
+        if (outcome === 'failure') this.opossum.open();
         else if (outcome === 'aborted') this.trialsAdmitted--; // the dependency was not judged: free the slot
-        else if (++this.trialSuccesses >= this.halfOpenTrials) this.inner.close(); // filtered: the dependency answered
+        else if (++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close(); // filtered: the dependency answered
       }
       return this.failed(error, started, fallback);
     }
@@ -423,7 +400,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     }
   }
 
-  private transition(to: 'open' | 'half-open' | 'close'): void {
+  private transition(to: OpossumTransition): void {
     const from = this.currentState;
     this.generation++;
     this.trialsAdmitted = 0;
@@ -438,8 +415,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     } else {
       this.currentState = 'closed';
       // Failures from before the breaker opened must not reopen it on the next error.
-      const status = this.inner.status as unknown as { rotateBucket?: () => void };
-      for (let i = 0; i < this.rollingBuckets; i++) status.rotateBucket?.();
+      this.opossum.forget();
       this.closeListeners.emit();
     }
     if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });

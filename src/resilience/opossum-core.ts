@@ -1,0 +1,122 @@
+import Opossum from 'opossum';
+import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
+import { integer, type CircuitBreakerStats } from './circuit-breaker-options.js';
+import { acquireSharedClock } from './shared-clock.js';
+
+type Run<T> = () => Promise<T>;
+
+/** A state change opossum reports to the breaker. @example `const to: OpossumTransition = 'half-open'` */
+export type OpossumTransition = 'open' | 'half-open' | 'close';
+
+/**
+ * Options of {@link OpossumCore}, validated by the breaker (all but `volumeThreshold`).
+ *
+ * @example
+ * ```ts
+ * const options: OpossumCoreOptions = { name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, errorFilter, onTransition };
+ * ```
+ */
+export interface OpossumCoreOptions {
+  readonly name: string;
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly resetTimeoutMs: number;
+  readonly errorThresholdPercentage: number;
+  /** Validated as opossum is built, after the shared clock is taken: the order the breaker has always had. */
+  readonly volumeThreshold: number | undefined;
+  /** opossum's `errorFilter`: true for errors that must not count as failures. */
+  readonly errorFilter: (error: unknown) => boolean;
+  /** Called on opossum's `open`, `halfOpen` and `close` events. */
+  readonly onTransition: (to: OpossumTransition) => void;
+}
+
+/**
+ * What a circuit breaker keeps of opossum: the rolling window (bounded, its
+ * buckets rotated by one shared clock instead of two intervals per breaker),
+ * the open rule that reads it, and the open / half-open / closed state machine
+ * with its reset timer. The breaker's calls never go through `opossum.fire()`;
+ * they count into {@link OpossumCore.counter} and ask {@link OpossumCore.shouldOpen}.
+ *
+ * @example
+ * ```ts
+ * const core = new OpossumCore({ name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, errorFilter: () => false, onTransition: (to) => log.info(to) });
+ * core.counter.fire();
+ * core.counter.failure();
+ * if (core.shouldOpen()) core.open();
+ * core.dispose();
+ * ```
+ */
+export class OpossumCore {
+  /** Counts into opossum's rolling window (the buckets its open decision and stats read). */
+  readonly counter: WindowCounter;
+  private readonly inner: Opossum<[Run<unknown>], unknown>;
+  private readonly releaseClock: () => void;
+  private readonly buckets: number;
+  private readonly errorThresholdPercentage: number;
+
+  constructor(options: OpossumCoreOptions) {
+    const { name, windowMs, buckets, onTransition } = options;
+    this.buckets = buckets;
+    this.errorThresholdPercentage = options.errorThresholdPercentage;
+    const clock = acquireSharedClock(Math.max(1, Math.floor(windowMs / buckets)));
+    this.releaseClock = clock.release;
+    const status = boundedStatus({ windowMs, buckets, clock: clock.emitter });
+    this.counter = windowCounter(status);
+    this.inner = new Opossum<[Run<unknown>], unknown>((run: Run<unknown>) => run(), {
+      name,
+      // Timeouts are per call (withTimeout) so each call gets its own signal.
+      timeout: false,
+      resetTimeout: options.resetTimeoutMs,
+      errorThresholdPercentage: options.errorThresholdPercentage,
+      volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
+      rollingCountTimeout: windowMs,
+      rollingCountBuckets: buckets,
+      // One shared clock rotates the buckets; the status keeps counts, not every latency.
+      status,
+      rotateBucketController: clock.emitter,
+      errorFilter: options.errorFilter,
+    });
+    this.inner.on('open', () => onTransition('open'));
+    this.inner.on('halfOpen', () => onTransition('half-open'));
+    this.inner.on('close', () => onTransition('close'));
+  }
+
+  /**
+   * opossum's open rule over the current window: once `volumeThreshold` calls
+   * are in it, true when the failure percentage exceeds `errorThresholdPercentage`.
+   */
+  shouldOpen(): boolean {
+    const inner = this.inner;
+    const window = inner.stats;
+    if (window.fires < inner.volumeThreshold) return false;
+    return (window.failures / window.fires) * 100 > this.errorThresholdPercentage;
+  }
+
+  /** opossum's `open()`: state, reset timer, half-open later. */
+  open(): void {
+    this.inner.open();
+  }
+
+  /** opossum's `close()`. */
+  close(): void {
+    this.inner.close();
+  }
+
+  /** Rotates every bucket out, leaving an empty window. */
+  forget(): void {
+    const status = this.inner.status as unknown as { rotateBucket?: () => void };
+    for (let i = 0; i < this.buckets; i++) status.rotateBucket?.();
+  }
+
+  /** Counts in the current rolling window. */
+  windowCounts(): CircuitBreakerStats['window'] {
+    const rolling = this.inner.stats;
+    return { fires: rolling.fires, successes: rolling.successes, failures: rolling.failures };
+  }
+
+  /** Stops opossum (its reset timer) and lets go of the shared clock. */
+  dispose(): void {
+    this.inner.shutdown();
+    this.releaseClock();
+  }
+}
