@@ -5,13 +5,14 @@ import type { WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
 import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
 import { LatencyWindow } from './latency-window.js';
-import { Listeners, type Disposer } from './listeners.js';
+import type { Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 import { integer, positive, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
 import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { TimeoutCall } from './timeout-call.js';
 import { OpossumCore, type OpossumTransition } from './opossum-core.js';
+import { BreakerEvents } from './breaker-events.js';
 
 export type { CircuitBreakerOptions, CircuitBreakerStats, CircuitState } from './circuit-breaker-options.js';
 
@@ -60,15 +61,9 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     succeeded: (generation, started) => this.closedSucceeded(generation, started),
     failed: (error, generation, started, fallback) => this.closedFailed(error, generation, started, fallback),
   };
-
-  private readonly openListeners = new Listeners<[]>();
-  private readonly halfOpenListeners = new Listeners<[]>();
-  private readonly closeListeners = new Listeners<[]>();
-  private readonly timeoutListeners = new Listeners<[error: unknown, latencyMs: number]>();
-  private readonly rejectListeners = new Listeners<[error: CircuitOpenError]>();
-  private readonly failureListeners = new Listeners<[error: unknown, latencyMs: number]>();
-  private readonly successListeners = new Listeners<[latencyMs: number]>();
-  private readonly fallbackListeners = new Listeners<[error: unknown]>();
+  private readonly events = new BreakerEvents();
+  /** `events.success`, held here: every successful call reads it, and through `events` that would be a second hop. */
+  private readonly successListeners = this.events.success;
 
   /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
   constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
@@ -190,35 +185,35 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
 
   /** Called when the breaker opens. @example `const off = breaker.onOpen(() => log.warn('redis breaker open'))` */
   onOpen(listener: () => void): Disposer {
-    return this.openListeners.add(listener);
+    return this.events.open.add(listener);
   }
   /** Called when the breaker starts admitting trial calls. @example `breaker.onHalfOpen(() => log.info('probing'))` */
   onHalfOpen(listener: () => void): Disposer {
-    return this.halfOpenListeners.add(listener);
+    return this.events.halfOpen.add(listener);
   }
   /** Called when the breaker closes again. @example `breaker.onClose(() => log.info('recovered'))` */
   onClose(listener: () => void): Disposer {
-    return this.closeListeners.add(listener);
+    return this.events.close.add(listener);
   }
   /** Called when a call runs out of time (also counted as a failure). @example `breaker.onTimeout((err, ms) => metrics.timeouts.inc())` */
   onTimeout(listener: (error: unknown, latencyMs: number) => void): Disposer {
-    return this.timeoutListeners.add(listener);
+    return this.events.timeout.add(listener);
   }
   /** Called when a call is refused because the breaker is open. @example `breaker.onReject(() => metrics.shed.inc())` */
   onReject(listener: (error: CircuitOpenError) => void): Disposer {
-    return this.rejectListeners.add(listener);
+    return this.events.reject.add(listener);
   }
   /** Called for every failure that counts towards opening. @example `breaker.onFailure((err) => log.warn({ err }))` */
   onFailure(listener: (error: unknown, latencyMs: number) => void): Disposer {
-    return this.failureListeners.add(listener);
+    return this.events.failure.add(listener);
   }
   /** Called for every successful call. @example `breaker.onSuccess((ms) => histogram.observe(ms))` */
   onSuccess(listener: (latencyMs: number) => void): Disposer {
-    return this.successListeners.add(listener);
+    return this.events.success.add(listener);
   }
   /** Called when the fallback answered instead of an error. @example `breaker.onFallback((err) => log.info('served fallback'))` */
   onFallback(listener: (error: unknown) => void): Disposer {
-    return this.fallbackListeners.add(listener);
+    return this.events.fallback.add(listener);
   }
 
   /**
@@ -235,8 +230,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.disposed = true;
     this.opossum.dispose();
     unregisterCircuitBreaker(this);
-    for (const l of [this.openListeners, this.halfOpenListeners, this.closeListeners, this.timeoutListeners]) l.clear();
-    for (const l of [this.rejectListeners, this.failureListeners, this.successListeners, this.fallbackListeners]) l.clear();
+    this.events.clear();
   }
 
   private run<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
@@ -352,7 +346,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.counts.rejects++;
     const retryAfterMs = this.currentState === 'open' ? Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now()) : 0;
     const error = new CircuitOpenError(this.name, Math.round(retryAfterMs));
-    this.rejectListeners.emit(error);
+    this.events.reject.emit(error);
     if (fallback === undefined) throw error;
     return this.useFallback(error, fallback);
   }
@@ -360,7 +354,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private async useFallback<T>(error: unknown, fallback: (error: unknown) => T | Promise<T>): Promise<T> {
     const result = await fallback(error);
     this.counts.fallbacks++;
-    this.fallbackListeners.emit(error);
+    this.events.fallback.emit(error);
     return result;
   }
 
@@ -377,9 +371,9 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
         this.latency.record(latencyMs);
         if (isTimeoutError(error) || isDeadlineExceededError(error)) {
           this.counts.timeouts++;
-          this.timeoutListeners.emit(error, latencyMs);
+          this.events.timeout.emit(error, latencyMs);
         }
-        this.failureListeners.emit(error, latencyMs);
+        this.events.failure.emit(error, latencyMs);
         return;
       case 'filtered':
         this.counts.filtered++;
@@ -408,15 +402,15 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (to === 'open') {
       this.currentState = 'open';
       this.openedAt = performance.now();
-      this.openListeners.emit();
+      this.events.open.emit();
     } else if (to === 'half-open') {
       this.currentState = 'half-open';
-      this.halfOpenListeners.emit();
+      this.events.halfOpen.emit();
     } else {
       this.currentState = 'closed';
       // Failures from before the breaker opened must not reopen it on the next error.
       this.opossum.forget();
-      this.closeListeners.emit();
+      this.events.close.emit();
     }
     if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
   }
