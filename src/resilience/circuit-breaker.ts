@@ -1,10 +1,9 @@
-import { CircuitOpenError, ConfigurationError, isAbortedError, isDeadlineExceededError, isTimeoutError } from '../errors.js';
+import { CircuitOpenError, ConfigurationError } from '../errors.js';
 import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import type { WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
 import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
-import { LatencyWindow } from './latency-window.js';
 import type { Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
@@ -13,10 +12,9 @@ import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { TimeoutCall } from './timeout-call.js';
 import { OpossumCore, type OpossumTransition } from './opossum-core.js';
 import { BreakerEvents } from './breaker-events.js';
+import { BreakerOutcomes } from './breaker-outcomes.js';
 
 export type { CircuitBreakerOptions, CircuitBreakerStats, CircuitState } from './circuit-breaker-options.js';
-
-type Outcome = 'success' | 'failure' | 'filtered' | 'aborted';
 
 /**
  * A circuit breaker built on opossum, with a fresh `AbortSignal` per call (never
@@ -42,13 +40,11 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly timeoutMs: number;
   private readonly resetTimeoutMs: number;
   private readonly halfOpenTrials: number;
-  private readonly errorFilter: ((error: unknown) => boolean) | undefined;
   private readonly fallback: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
   private readonly opossum: OpossumCore;
   /** `opossum.counter`, held here so a call counts into the window without a second hop. */
   private readonly window: WindowCounter;
-  private readonly latency: LatencyWindow;
-  private readonly counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejects: 0, filtered: 0, aborted: 0, fallbacks: 0 };
+  private readonly outcomes: BreakerOutcomes;
   private currentState: CircuitState = 'closed';
   private openedAt = 0;
   /** Bumped on every transition so late trial results from an earlier half-open phase are ignored. */
@@ -62,8 +58,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     failed: (error, generation, started, fallback) => this.closedFailed(error, generation, started, fallback),
   };
   private readonly events = new BreakerEvents();
-  /** `events.success`, held here: every successful call reads it, and through `events` that would be a second hop. */
-  private readonly successListeners = this.events.success;
 
   /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
   constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
@@ -85,9 +79,8 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
       throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
     }
-    this.errorFilter = options.errorFilter;
     this.fallback = options.fallback;
-    this.latency = new LatencyWindow(integer('latencySamples', options.latencySamples, 256, 1));
+    this.outcomes = new BreakerOutcomes(options.errorFilter, integer('latencySamples', options.latencySamples, 256, 1), this.events);
     this.opossum = new OpossumCore({
       name,
       windowMs,
@@ -95,7 +88,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       resetTimeoutMs: this.resetTimeoutMs,
       errorThresholdPercentage: threshold,
       volumeThreshold: options.volumeThreshold,
-      errorFilter: (error: unknown) => this.classify(error) !== 'failure',
+      errorFilter: (error: unknown) => this.outcomes.classify(error) !== 'failure',
       onTransition: (to) => this.transition(to),
     });
     this.window = this.opossum.counter;
@@ -177,9 +170,9 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     return {
       name: this.name,
       state: this.currentState,
-      ...this.counts,
+      ...this.outcomes.counts(),
       window: this.opossum.windowCounts(),
-      latencyMs: this.latency.summary(),
+      latencyMs: this.outcomes.latencySummary(),
     };
   }
 
@@ -247,7 +240,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       if (this.trialsAdmitted >= this.halfOpenTrials) return this.reject(fallback);
       this.trialsAdmitted++;
       const started = performance.now();
-      this.counts.calls++;
+      this.outcomes.calls++;
       return this.runTrial(this.start(fn, scope, left, callerSignal), started, fallback);
     }
     // Closed: the call runs here, not through opossum's fire() (~1.2 µs per call on Node 20
@@ -255,7 +248,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     // Date.now(), a semaphore); its outcome is counted in opossum's rolling window, the
     // counts fire() would add, and a failure gets opossum's open rule (see recordFailure).
     const started = performance.now();
-    this.counts.calls++;
+    this.outcomes.calls++;
     this.window.fire();
     const generation = this.generation;
     const readsSignal = fn.length > 0;
@@ -291,18 +284,18 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
 
   private closedSucceeded(generation: number, started: number): void {
     if (generation === this.generation) this.window.success();
-    this.settled('success', undefined, started);
+    this.outcomes.settled('success', undefined, started);
   }
 
   private closedFailed<T>(error: unknown, generation: number, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    const outcome = this.classify(error);
+    const outcome = this.outcomes.classify(error);
     // A result from before the last transition belongs to a window that is gone.
     if (generation === this.generation) {
       if (outcome === 'failure') this.recordFailure();
       // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
       else this.window.success();
     }
-    return this.failed(error, started, fallback);
+    return this.outcomes.failed(error, started, fallback);
   }
 
   /**
@@ -321,77 +314,23 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     const generation = this.generation;
     try {
       const result = await work;
-      this.settled('success', undefined, started);
+      this.outcomes.settled('success', undefined, started);
       if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close();
       return result;
     } catch (error) {
-      const outcome = this.classify(error);
+      const outcome = this.outcomes.classify(error);
       if (generation === this.generation) {
         if (outcome === 'failure') this.opossum.open();
         else if (outcome === 'aborted') this.trialsAdmitted--; // the dependency was not judged: free the slot
         else if (++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close(); // filtered: the dependency answered
       }
-      return this.failed(error, started, fallback);
+      return this.outcomes.failed(error, started, fallback);
     }
   }
 
-  private async failed<T>(error: unknown, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    const outcome = this.classify(error);
-    this.settled(outcome, error, started);
-    if (outcome !== 'failure' || fallback === undefined) throw error;
-    return this.useFallback(error, fallback);
-  }
-
-  private async reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    this.counts.rejects++;
+  private reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     const retryAfterMs = this.currentState === 'open' ? Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now()) : 0;
-    const error = new CircuitOpenError(this.name, Math.round(retryAfterMs));
-    this.events.reject.emit(error);
-    if (fallback === undefined) throw error;
-    return this.useFallback(error, fallback);
-  }
-
-  private async useFallback<T>(error: unknown, fallback: (error: unknown) => T | Promise<T>): Promise<T> {
-    const result = await fallback(error);
-    this.counts.fallbacks++;
-    this.events.fallback.emit(error);
-    return result;
-  }
-
-  private settled(outcome: Outcome, error: unknown, started: number): void {
-    const latencyMs = performance.now() - started;
-    switch (outcome) {
-      case 'success':
-        this.counts.successes++;
-        this.latency.record(latencyMs);
-        if (this.successListeners.size > 0) this.successListeners.emit(latencyMs);
-        return;
-      case 'failure':
-        this.counts.failures++;
-        this.latency.record(latencyMs);
-        if (isTimeoutError(error) || isDeadlineExceededError(error)) {
-          this.counts.timeouts++;
-          this.events.timeout.emit(error, latencyMs);
-        }
-        this.events.failure.emit(error, latencyMs);
-        return;
-      case 'filtered':
-        this.counts.filtered++;
-        this.latency.record(latencyMs);
-        return;
-      case 'aborted':
-        this.counts.aborted++;
-    }
-  }
-
-  private classify(error: unknown): Outcome {
-    if (isAbortedError(error)) return 'aborted';
-    if (this.errorFilter === undefined) return 'failure';
-    try {
-      return this.errorFilter(error) ? 'filtered' : 'failure';
-    } catch {
-      return 'failure';
-    }
+    return this.outcomes.rejected(new CircuitOpenError(this.name, Math.round(retryAfterMs)), fallback);
   }
 
   private transition(to: OpossumTransition): void {
