@@ -3,16 +3,16 @@ import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import type { WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
-import { budgetLeft, currentScope, type DeadlineScope } from './deadline-scope.js';
+import { budgetLeft, currentScope } from './deadline-scope.js';
 import type { Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
 import { integer, positive, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
 import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
-import { TimeoutCall } from './timeout-call.js';
 import { OpossumCore, type OpossumTransition } from './opossum-core.js';
 import { BreakerEvents } from './breaker-events.js';
 import { BreakerOutcomes } from './breaker-outcomes.js';
+import { HalfOpenTrials } from './half-open-trials.js';
 
 export type { CircuitBreakerOptions, CircuitBreakerStats, CircuitState } from './circuit-breaker-options.js';
 
@@ -39,25 +39,23 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined;
   private readonly timeoutMs: number;
   private readonly resetTimeoutMs: number;
-  private readonly halfOpenTrials: number;
   private readonly fallback: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
   private readonly opossum: OpossumCore;
   /** `opossum.counter`, held here so a call counts into the window without a second hop. */
   private readonly window: WindowCounter;
+  private readonly events = new BreakerEvents();
   private readonly outcomes: BreakerOutcomes;
+  private readonly trials: HalfOpenTrials;
   private currentState: CircuitState = 'closed';
   private openedAt = 0;
-  /** Bumped on every transition so late trial results from an earlier half-open phase are ignored. */
+  /** Bumped on every transition so late results from an earlier phase are ignored. */
   private generation = 0;
-  private trialsAdmitted = 0;
-  private trialSuccesses = 0;
   private disposed = false;
   /** What a closed call reports when it settles (made once, so a call needs no closures for it). */
   private readonly accounting: ClosedAccounting = {
     succeeded: (generation, started) => this.closedSucceeded(generation, started),
     failed: (error, generation, started, fallback) => this.closedFailed(error, generation, started, fallback),
   };
-  private readonly events = new BreakerEvents();
 
   /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
   constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
@@ -69,7 +67,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.fn = fn;
     this.timeoutMs = positive('timeoutMs', options.timeoutMs, 5_000);
     this.resetTimeoutMs = positive('resetTimeoutMs', options.resetTimeoutMs, 10_000);
-    this.halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
+    const halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
     const windowMs = positive('rollingWindowMs', options.rollingWindowMs, 10_000);
     const buckets = integer('rollingBuckets', options.rollingBuckets, 10, 1);
     const threshold = options.errorThresholdPercentage ?? 50;
@@ -92,6 +90,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       onTransition: (to) => this.transition(to),
     });
     this.window = this.opossum.counter;
+    this.trials = new HalfOpenTrials(halfOpenTrials, name, this.timeoutMs, this.outcomes, this.opossum);
     registerCircuitBreaker(this);
     markSelfSettling(this);
   }
@@ -237,11 +236,10 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     const state = this.currentState;
     if (state === 'open') return this.reject(fallback);
     if (state === 'half-open') {
-      if (this.trialsAdmitted >= this.halfOpenTrials) return this.reject(fallback);
-      this.trialsAdmitted++;
+      if (!this.trials.admit()) return this.reject(fallback);
       const started = performance.now();
       this.outcomes.calls++;
-      return this.runTrial(this.start(fn, scope, left, callerSignal), started, fallback);
+      return this.trials.run(fn, scope, left, callerSignal, started, fallback);
     }
     // Closed: the call runs here, not through opossum's fire() (~1.2 µs per call on Node 20
     // with AsyncLocalStorage active: two events, a Promise and a .then/.catch pair, two
@@ -269,17 +267,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       },
       (error: unknown) => this.closedFailed(error, generation, started, fallback),
     );
-  }
-
-  /** Calls `fn` with the breaker's timeout bounded by the deadline; no timer or signal when nothing can stop the call. */
-  private start<T>(fn: (signal: AbortSignal) => T | Promise<T>, scope: DeadlineScope | undefined, left: number, callerSignal: AbortSignal | undefined): Promise<T> {
-    if (this.timeoutMs !== Infinity || scope !== undefined) return new TimeoutCall<T>(this.name, this.timeoutMs, left, scope, callerSignal, undefined).run(fn);
-    try {
-      const result = fn(fn.length === 0 ? NEVER_ABORTED : (callerSignal ?? NEVER_ABORTED));
-      return result instanceof Promise ? result : Promise.resolve(result);
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 
   private closedSucceeded(generation: number, started: number): void {
@@ -310,24 +297,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     if (this.opossum.shouldOpen()) this.opossum.open();
   }
 
-  private async runTrial<T>(work: Promise<T>, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    const generation = this.generation;
-    try {
-      const result = await work;
-      this.outcomes.settled('success', undefined, started);
-      if (generation === this.generation && ++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close();
-      return result;
-    } catch (error) {
-      const outcome = this.outcomes.classify(error);
-      if (generation === this.generation) {
-        if (outcome === 'failure') this.opossum.open();
-        else if (outcome === 'aborted') this.trialsAdmitted--; // the dependency was not judged: free the slot
-        else if (++this.trialSuccesses >= this.halfOpenTrials) this.opossum.close(); // filtered: the dependency answered
-      }
-      return this.outcomes.failed(error, started, fallback);
-    }
-  }
-
   private reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     const retryAfterMs = this.currentState === 'open' ? Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now()) : 0;
     return this.outcomes.rejected(new CircuitOpenError(this.name, Math.round(retryAfterMs)), fallback);
@@ -336,8 +305,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private transition(to: OpossumTransition): void {
     const from = this.currentState;
     this.generation++;
-    this.trialsAdmitted = 0;
-    this.trialSuccesses = 0;
+    this.trials.reset();
     if (to === 'open') {
       this.currentState = 'open';
       this.openedAt = performance.now();
