@@ -71,3 +71,46 @@ export function integer(field: string, value: number | undefined, fallback: numb
   if (!Number.isInteger(v) || v < min) throw new ConfigurationError(field, `must be an integer >= ${min}`);
   return v;
 }
+
+/** {@link CircuitBreakerOptions} validated, with their defaults; `volumeThreshold` is validated where opossum is built. @internal @example `const { name, timeoutMs } = resolveOptions({ name: 'redis' })` */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly timeoutMs: number;
+  readonly resetTimeoutMs: number;
+  readonly halfOpenTrials: number;
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly errorThresholdPercentage: number;
+  readonly latencySamples: number;
+}
+
+/**
+ * Validates a breaker's options and applies their defaults, checking them in
+ * the order the breaker always has (the first invalid one is reported).
+ *
+ * @internal
+ * @throws {@link ConfigurationError} for an invalid option.
+ * @example
+ * ```ts
+ * const { name, timeoutMs, windowMs, buckets } = resolveOptions({ name: 'redis', timeoutMs: 50 });
+ * ```
+ */
+export function resolveOptions<A extends unknown[], R>(options: CircuitBreakerOptions<A, R>): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'must be an object with a name');
+  const name = options?.name;
+  if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
+  const timeoutMs = positive('timeoutMs', options.timeoutMs, 5_000);
+  const resetTimeoutMs = positive('resetTimeoutMs', options.resetTimeoutMs, 10_000);
+  const halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
+  const windowMs = positive('rollingWindowMs', options.rollingWindowMs, 10_000);
+  const buckets = integer('rollingBuckets', options.rollingBuckets, 10, 1);
+  const threshold = options.errorThresholdPercentage ?? 50;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 100)) {
+    throw new ConfigurationError('errorThresholdPercentage', 'must be a number from 0 to 100');
+  }
+  if (!Number.isFinite(resetTimeoutMs) || !Number.isFinite(windowMs)) {
+    throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
+  }
+  const latencySamples = integer('latencySamples', options.latencySamples, 256, 1);
+  return { name, timeoutMs, resetTimeoutMs, halfOpenTrials, windowMs, buckets, errorThresholdPercentage: threshold, latencySamples };
+}

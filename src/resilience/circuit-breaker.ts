@@ -7,7 +7,7 @@ import { budgetLeft, currentScope } from './deadline-scope.js';
 import type { Disposer } from './listeners.js';
 import { NEVER_ABORTED } from './never-aborted.js';
 import { markSelfSettling, type ExecuteOptions, type ResiliencePolicy } from './policy.js';
-import { integer, positive, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
+import { resolveOptions, type CircuitBreakerOptions, type CircuitBreakerStats, type CircuitState } from './circuit-breaker-options.js';
 import { BreakerCall, type ClosedAccounting } from './breaker-call.js';
 import { OpossumCore, type OpossumTransition } from './opossum-core.js';
 import { BreakerEvents } from './breaker-events.js';
@@ -60,37 +60,25 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   /** `fn` may be `undefined` for a breaker used only through `execute` / `compose`. */
   constructor(fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined, options: CircuitBreakerOptions<A, R>) {
     if (fn !== undefined && typeof fn !== 'function') throw new ConfigurationError('fn', 'must be a function');
-    if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'must be an object with a name');
-    const name = options?.name;
-    if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
-    this.name = name;
+    const resolved = resolveOptions(options);
+    this.name = resolved.name;
     this.fn = fn;
-    this.timeoutMs = positive('timeoutMs', options.timeoutMs, 5_000);
-    this.resetTimeoutMs = positive('resetTimeoutMs', options.resetTimeoutMs, 10_000);
-    const halfOpenTrials = integer('halfOpenTrials', options.halfOpenTrials, 1, 1);
-    const windowMs = positive('rollingWindowMs', options.rollingWindowMs, 10_000);
-    const buckets = integer('rollingBuckets', options.rollingBuckets, 10, 1);
-    const threshold = options.errorThresholdPercentage ?? 50;
-    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 100)) {
-      throw new ConfigurationError('errorThresholdPercentage', 'must be a number from 0 to 100');
-    }
-    if (!Number.isFinite(this.resetTimeoutMs) || !Number.isFinite(windowMs)) {
-      throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
-    }
+    this.timeoutMs = resolved.timeoutMs;
+    this.resetTimeoutMs = resolved.resetTimeoutMs;
     this.fallback = options.fallback;
-    this.outcomes = new BreakerOutcomes(options.errorFilter, integer('latencySamples', options.latencySamples, 256, 1), this.events);
+    this.outcomes = new BreakerOutcomes(options.errorFilter, resolved.latencySamples, this.events);
     this.opossum = new OpossumCore({
-      name,
-      windowMs,
-      buckets,
+      name: this.name,
+      windowMs: resolved.windowMs,
+      buckets: resolved.buckets,
       resetTimeoutMs: this.resetTimeoutMs,
-      errorThresholdPercentage: threshold,
+      errorThresholdPercentage: resolved.errorThresholdPercentage,
       volumeThreshold: options.volumeThreshold,
       errorFilter: (error: unknown) => this.outcomes.classify(error) !== 'failure',
       onTransition: (to) => this.transition(to),
     });
     this.window = this.opossum.counter;
-    this.trials = new HalfOpenTrials(halfOpenTrials, name, this.timeoutMs, this.outcomes, this.opossum);
+    this.trials = new HalfOpenTrials(resolved.halfOpenTrials, this.name, this.timeoutMs, this.outcomes, this.opossum);
     registerCircuitBreaker(this);
     markSelfSettling(this);
   }
