@@ -38,7 +38,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   readonly name: string;
   private readonly fn: ((signal: AbortSignal, ...args: A) => R | Promise<R>) | undefined;
   private readonly timeoutMs: number;
-  private readonly resetTimeoutMs: number;
   private readonly fallback: ((error: unknown, ...args: A) => R | Promise<R>) | undefined;
   private readonly opossum: OpossumCore;
   /** `opossum.counter`, held here so a call counts into the window without a second hop. */
@@ -47,7 +46,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
   private readonly outcomes: BreakerOutcomes;
   private readonly trials: HalfOpenTrials;
   private currentState: CircuitState = 'closed';
-  private openedAt = 0;
   /** Bumped on every transition so late results from an earlier phase are ignored. */
   private generation = 0;
   private disposed = false;
@@ -64,14 +62,13 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.name = resolved.name;
     this.fn = fn;
     this.timeoutMs = resolved.timeoutMs;
-    this.resetTimeoutMs = resolved.resetTimeoutMs;
     this.fallback = options.fallback;
     this.outcomes = new BreakerOutcomes(options.errorFilter, resolved.latencySamples, this.events);
     this.opossum = new OpossumCore({
       name: this.name,
       windowMs: resolved.windowMs,
       buckets: resolved.buckets,
-      resetTimeoutMs: this.resetTimeoutMs,
+      resetTimeoutMs: resolved.resetTimeoutMs,
       errorThresholdPercentage: resolved.errorThresholdPercentage,
       volumeThreshold: options.volumeThreshold,
       errorFilter: (error: unknown) => this.outcomes.classify(error) !== 'failure',
@@ -232,7 +229,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     // Closed: the call runs here, not through opossum's fire() (~1.2 µs per call on Node 20
     // with AsyncLocalStorage active: two events, a Promise and a .then/.catch pair, two
     // Date.now(), a semaphore); its outcome is counted in opossum's rolling window, the
-    // counts fire() would add, and a failure gets opossum's open rule (see recordFailure).
+    // counts fire() would add, and a failure gets opossum's open rule (see OpossumCore.recordFailure).
     const started = performance.now();
     this.outcomes.calls++;
     this.window.fire();
@@ -266,27 +263,15 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     const outcome = this.outcomes.classify(error);
     // A result from before the last transition belongs to a window that is gone.
     if (generation === this.generation) {
-      if (outcome === 'failure') this.recordFailure();
+      if (outcome === 'failure') this.opossum.recordFailure(this.currentState === 'closed');
       // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
       else this.window.success();
     }
     return this.outcomes.failed(error, started, fallback);
   }
 
-  /**
-   * What opossum's fire() does with a failure: count it in the rolling window,
-   * then apply its rule — once `volumeThreshold` calls are in the window,
-   * open when the failure percentage exceeds `errorThresholdPercentage` — and
-   * opossum's `open()` (state, reset timer, half-open later).
-   */
-  private recordFailure(): void {
-    this.window.failure();
-    if (this.currentState !== 'closed') return;
-    if (this.opossum.shouldOpen()) this.opossum.open();
-  }
-
   private reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    const retryAfterMs = this.currentState === 'open' ? Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now()) : 0;
+    const retryAfterMs = this.currentState === 'open' ? this.opossum.retryAfterMs() : 0;
     return this.outcomes.rejected(new CircuitOpenError(this.name, Math.round(retryAfterMs)), fallback);
   }
 
@@ -296,7 +281,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.trials.reset();
     if (to === 'open') {
       this.currentState = 'open';
-      this.openedAt = performance.now();
       this.events.open.emit();
     } else if (to === 'half-open') {
       this.currentState = 'half-open';

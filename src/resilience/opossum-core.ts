@@ -35,14 +35,13 @@ export interface OpossumCoreOptions {
  * buckets rotated by one shared clock instead of two intervals per breaker),
  * the open rule that reads it, and the open / half-open / closed state machine
  * with its reset timer. The breaker's calls never go through `opossum.fire()`;
- * they count into {@link OpossumCore.counter} and ask {@link OpossumCore.shouldOpen}.
+ * they count into {@link OpossumCore.counter}, a failure through {@link OpossumCore.recordFailure}.
  *
  * @example
  * ```ts
  * const core = new OpossumCore({ name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, errorFilter: () => false, onTransition: (to) => log.info(to) });
  * core.counter.fire();
- * core.counter.failure();
- * if (core.shouldOpen()) core.open();
+ * core.recordFailure(true);
  * core.dispose();
  * ```
  */
@@ -53,11 +52,14 @@ export class OpossumCore {
   private readonly releaseClock: () => void;
   private readonly buckets: number;
   private readonly errorThresholdPercentage: number;
+  private readonly resetTimeoutMs: number;
+  private openedAt = 0;
 
   constructor(options: OpossumCoreOptions) {
     const { name, windowMs, buckets, onTransition } = options;
     this.buckets = buckets;
     this.errorThresholdPercentage = options.errorThresholdPercentage;
+    this.resetTimeoutMs = options.resetTimeoutMs;
     const clock = acquireSharedClock(Math.max(1, Math.floor(windowMs / buckets)));
     this.releaseClock = clock.release;
     const status = boundedStatus({ windowMs, buckets, clock: clock.emitter });
@@ -76,20 +78,32 @@ export class OpossumCore {
       rotateBucketController: clock.emitter,
       errorFilter: options.errorFilter,
     });
-    this.inner.on('open', () => onTransition('open'));
+    this.inner.on('open', () => {
+      this.openedAt = performance.now();
+      onTransition('open');
+    });
     this.inner.on('halfOpen', () => onTransition('half-open'));
     this.inner.on('close', () => onTransition('close'));
   }
 
   /**
-   * opossum's open rule over the current window: once `volumeThreshold` calls
-   * are in it, true when the failure percentage exceeds `errorThresholdPercentage`.
+   * What opossum's fire() does with a failure: count it in the rolling window,
+   * then apply its rule — once `volumeThreshold` calls are in the window,
+   * open when the failure percentage exceeds `errorThresholdPercentage` — and
+   * opossum's `open()` (state, reset timer, half-open later). Only a `closed` breaker opens.
    */
-  shouldOpen(): boolean {
+  recordFailure(closed: boolean): void {
     const inner = this.inner;
+    this.counter.failure();
+    if (!closed) return;
     const window = inner.stats;
-    if (window.fires < inner.volumeThreshold) return false;
-    return (window.failures / window.fires) * 100 > this.errorThresholdPercentage;
+    if (window.fires < inner.volumeThreshold) return;
+    if ((window.failures / window.fires) * 100 > this.errorThresholdPercentage) inner.open();
+  }
+
+  /** Milliseconds until the reset timer half-opens the breaker, counted from when it last opened. */
+  retryAfterMs(): number {
+    return Math.max(0, this.openedAt + this.resetTimeoutMs - performance.now());
   }
 
   /** opossum's `open()`: state, reset timer, half-open later. */

@@ -40,25 +40,42 @@ describe('OpossumCore', () => {
     expect(c.windowCounts()).toEqual({ fires: 3, successes: 1, failures: 2 });
   });
 
-  it('applies the open rule: nothing below volumeThreshold, then a failure percentage above the threshold', () => {
-    const { core: c } = core({ volumeThreshold: 4, errorThresholdPercentage: 50 });
+  it('counts a failure, then applies the open rule: nothing below volumeThreshold, then a failure percentage above the threshold', () => {
+    const { core: c, transitions } = core({ volumeThreshold: 4, errorThresholdPercentage: 50 });
     for (let i = 0; i < 3; i++) {
       c.counter.fire();
-      c.counter.failure();
+      c.recordFailure(true);
     }
-    expect(c.shouldOpen()).toBe(false); // 100 % failures, but only 3 calls
+    expect(c.windowCounts()).toEqual({ fires: 3, successes: 0, failures: 3 });
+    expect(transitions).toEqual([]); // 100 % failures, but only 3 calls
     c.counter.fire();
-    c.counter.success();
-    expect(c.shouldOpen()).toBe(true); // 3 of 4
+    c.recordFailure(true);
+    expect(transitions).toEqual(['open']);
   });
 
   it('does not open at exactly the threshold percentage', () => {
-    const { core: c } = core({ volumeThreshold: 2, errorThresholdPercentage: 50 });
-    c.counter.fire();
-    c.counter.failure();
+    const { core: c, transitions } = core({ volumeThreshold: 2, errorThresholdPercentage: 50 });
     c.counter.fire();
     c.counter.success();
-    expect(c.shouldOpen()).toBe(false);
+    c.counter.fire();
+    c.recordFailure(true);
+    expect(transitions).toEqual([]);
+  });
+
+  it('a failure while the breaker is not closed is only counted', () => {
+    const { core: c, transitions } = core({ volumeThreshold: 1 });
+    c.counter.fire();
+    c.recordFailure(false);
+    expect(c.windowCounts().failures).toBe(1);
+    expect(transitions).toEqual([]);
+  });
+
+  it('retryAfterMs counts down the reset timeout from the last open', async () => {
+    const { core: c } = core({ resetTimeoutMs: 1_000 });
+    c.open();
+    expect(c.retryAfterMs()).toBeCloseTo(1_000, 0);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(c.retryAfterMs()).toBeCloseTo(600, 0);
   });
 
   it('reports open, then half-open after resetTimeoutMs, then close', async () => {
