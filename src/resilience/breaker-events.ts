@@ -1,9 +1,12 @@
 import type { CircuitOpenError } from '../errors.js';
+import { channels, publish } from '../observe/channels.js';
+import type { CircuitState } from './circuit-breaker-options.js';
 import { Listeners } from './listeners.js';
 
 /**
  * The listener lists of one circuit breaker, one per event its `on…` methods
- * subscribe to, so `dispose()` can drop every listener at once.
+ * subscribe to, so `dispose()` can drop every listener at once; a state change
+ * also goes to the `supaguard:breaker:state` diagnostics channel.
  *
  * @example
  * ```ts
@@ -22,6 +25,14 @@ export class BreakerEvents {
   readonly failure = new Listeners<[error: unknown, latencyMs: number]>();
   readonly success = new Listeners<[latencyMs: number]>();
   readonly fallback = new Listeners<[error: unknown]>();
+
+  /** Tells the listeners of the state the breaker entered, then publishes the change (if it is one) on `supaguard:breaker:state`. */
+  transitioned(name: string, from: CircuitState, to: CircuitState): void {
+    if (to === 'open') this.open.emit();
+    else if (to === 'half-open') this.halfOpen.emit();
+    else this.close.emit();
+    if (from !== to) publish(channels.breakerState, { name, from, to });
+  }
 
   /** Removes every listener of every event. */
   clear(): void {

@@ -1,5 +1,4 @@
 import { CircuitOpenError, ConfigurationError } from '../errors.js';
-import { channels, publish } from '../observe/channels.js';
 import { registerCircuitBreaker, unregisterCircuitBreaker } from './circuit-registry.js';
 import type { WindowCounter } from './bounded-status.js';
 import { abortError, DEFAULT_DEADLINE_FLOOR_MS } from './deadline.js';
@@ -281,17 +280,14 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     this.trials.reset();
     if (to === 'open') {
       this.currentState = 'open';
-      this.events.open.emit();
     } else if (to === 'half-open') {
       this.currentState = 'half-open';
-      this.events.halfOpen.emit();
     } else {
       this.currentState = 'closed';
       // Failures from before the breaker opened must not reopen it on the next error.
       this.opossum.forget();
-      this.events.close.emit();
     }
-    if (from !== this.currentState) publish(channels.breakerState, { name: this.name, from, to: this.currentState });
+    this.events.transitioned(this.name, from, this.currentState);
   }
 }
 

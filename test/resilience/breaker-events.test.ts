@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError } from '../../src/errors.js';
 import { BreakerEvents } from '../../src/resilience/breaker-events.js';
@@ -41,5 +42,45 @@ describe('BreakerEvents', () => {
     expect(listener).not.toHaveBeenCalled();
     a.success.emit(5);
     expect(listener).toHaveBeenCalledWith(5);
+  });
+
+  it('transitioned tells the listeners of the entered state and publishes the change', () => {
+    const events = new BreakerEvents();
+    const told: string[] = [];
+    events.open.add(() => told.push('open'));
+    events.halfOpen.add(() => told.push('half-open'));
+    events.close.add(() => told.push('closed'));
+    const published: unknown[] = [];
+    const onState = (m: unknown): void => void published.push(m);
+    subscribe('supaguard:breaker:state', onState);
+    try {
+      events.transitioned('db', 'closed', 'open');
+      events.transitioned('db', 'open', 'half-open');
+      events.transitioned('db', 'half-open', 'closed');
+    } finally {
+      unsubscribe('supaguard:breaker:state', onState);
+    }
+    expect(told).toEqual(['open', 'half-open', 'closed']);
+    expect(published).toEqual([
+      { name: 'db', from: 'closed', to: 'open' },
+      { name: 'db', from: 'open', to: 'half-open' },
+      { name: 'db', from: 'half-open', to: 'closed' },
+    ]);
+  });
+
+  it('transitioned into the same state tells the listeners again but publishes nothing', () => {
+    const events = new BreakerEvents();
+    const halfOpened = vi.fn();
+    events.halfOpen.add(halfOpened);
+    const published: unknown[] = [];
+    const onState = (m: unknown): void => void published.push(m);
+    subscribe('supaguard:breaker:state', onState);
+    try {
+      events.transitioned('db', 'half-open', 'half-open');
+    } finally {
+      unsubscribe('supaguard:breaker:state', onState);
+    }
+    expect(halfOpened).toHaveBeenCalledTimes(1);
+    expect(published).toEqual([]);
   });
 });
