@@ -24,7 +24,7 @@ import type { JWK } from 'jose';
 import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer, type AccessTokenClaims, type AuthorizationRequest } from 'supaguard';
 import { supaguard } from 'supaguard/fastify';
 import { builtPackageEnv } from './built-package.js';
-import { ISSUER, mintBenchTokens, pinToCpus, RESOURCE } from './harness.js';
+import { ISSUER, median, mintBenchTokens, pinToCpus, RESOURCE } from './harness.js';
 import { writeLoadResult } from './results.js';
 
 type Server = 'parts' | 'hook';
@@ -130,12 +130,6 @@ async function serve(server: Server): Promise<void> {
   });
   process.send?.({ port, markersPort });
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.LOAD_SECONDS ?? 10);

@@ -32,7 +32,7 @@ import { createAccessTokenVerifier, createAuthorizationCache, memoryLayer } from
 import { authenticate, authorize, errorHandler } from 'supaguard/express';
 import { supaguard } from 'supaguard/fastify';
 import { builtPackageEnv } from './built-package.js';
-import { ISSUER, mintBenchTokens, pinToCpus, RESOURCE } from './harness.js';
+import { ISSUER, median, mintBenchTokens, pinToCpus, RESOURCE } from './harness.js';
 import { writeLoadResult, type LoadSample } from './results.js';
 
 type Variant = 'fastify-bare' | 'fastify-hook' | 'fastify-route-options' | 'fastify-sha256' | 'fastify-supaguard' | 'express-bare' | 'express-noop' | 'express-sha256' | 'express-supaguard';
@@ -108,12 +108,6 @@ function tokenDigest(header: string | undefined): void {
 }
 
 type Sample = LoadSample;
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.LOAD_SECONDS ?? 10);

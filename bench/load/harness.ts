@@ -10,6 +10,13 @@ export const ISSUER = 'https://bench.supabase.co/auth/v1';
 /** The project every bench request asks for (`GET /projects/:id`). */
 export const RESOURCE = '5e5e5e5e-0000-4000-8000-000000000001';
 
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** `count` ES256 access tokens of distinct users (2 h), and the public JWK that verifies them. */
 export async function mintBenchTokens(count: number): Promise<{ jwk: JWK; tokens: string[] }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
