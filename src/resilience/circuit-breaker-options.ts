@@ -72,7 +72,7 @@ export function integer(field: string, value: number | undefined, fallback: numb
   return v;
 }
 
-/** {@link CircuitBreakerOptions} validated, with their defaults; `volumeThreshold` is validated where opossum is built. @internal @example `const { name, timeoutMs } = resolveOptions({ name: 'redis' })` */
+/** {@link CircuitBreakerOptions} validated, with their defaults. @internal @example `const { name, timeoutMs } = resolveOptions({ name: 'redis' })` */
 export interface ResolvedOptions {
   readonly name: string;
   readonly timeoutMs: number;
@@ -81,6 +81,7 @@ export interface ResolvedOptions {
   readonly windowMs: number;
   readonly buckets: number;
   readonly errorThresholdPercentage: number;
+  readonly volumeThreshold: number;
   readonly latencySamples: number;
 }
 
@@ -112,5 +113,7 @@ export function resolveOptions<A extends unknown[], R>(options: CircuitBreakerOp
     throw new ConfigurationError('resetTimeoutMs', 'and rollingWindowMs must be finite');
   }
   const latencySamples = integer('latencySamples', options.latencySamples, 256, 1);
-  return { name, timeoutMs, resetTimeoutMs, halfOpenTrials, windowMs, buckets, errorThresholdPercentage: threshold, latencySamples };
+  // Validated with the others, before the breaker takes anything (the shared clock) that a throw would leak.
+  const volumeThreshold = integer('volumeThreshold', options.volumeThreshold, 5, 0);
+  return { name, timeoutMs, resetTimeoutMs, halfOpenTrials, windowMs, buckets, errorThresholdPercentage: threshold, volumeThreshold, latencySamples };
 }

@@ -69,7 +69,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       buckets: resolved.buckets,
       resetTimeoutMs: resolved.resetTimeoutMs,
       errorThresholdPercentage: resolved.errorThresholdPercentage,
-      volumeThreshold: options.volumeThreshold,
+      volumeThreshold: resolved.volumeThreshold,
       errorFilter: (error: unknown) => this.outcomes.classify(error) !== 'failure',
       onTransition: (to) => this.transition(to),
     });

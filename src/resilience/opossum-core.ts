@@ -1,6 +1,6 @@
 import Opossum from 'opossum';
 import { boundedStatus, windowCounter, type WindowCounter } from './bounded-status.js';
-import { integer, type CircuitBreakerStats } from './circuit-breaker-options.js';
+import type { CircuitBreakerStats } from './circuit-breaker-options.js';
 import { acquireSharedClock } from './shared-clock.js';
 
 type Run<T> = () => Promise<T>;
@@ -9,7 +9,7 @@ type Run<T> = () => Promise<T>;
 export type OpossumTransition = 'open' | 'half-open' | 'close';
 
 /**
- * Options of {@link OpossumCore}, validated by the breaker (all but `volumeThreshold`).
+ * Options of {@link OpossumCore}, validated by the breaker.
  *
  * @example
  * ```ts
@@ -22,8 +22,7 @@ export interface OpossumCoreOptions {
   readonly buckets: number;
   readonly resetTimeoutMs: number;
   readonly errorThresholdPercentage: number;
-  /** Validated as opossum is built, after the shared clock is taken: the order the breaker has always had. */
-  readonly volumeThreshold: number | undefined;
+  readonly volumeThreshold: number;
   /** opossum's `errorFilter`: true for errors that must not count as failures. */
   readonly errorFilter: (error: unknown) => boolean;
   /** Called on opossum's `open`, `halfOpen` and `close` events. */
@@ -70,7 +69,7 @@ export class OpossumCore {
       timeout: false,
       resetTimeout: options.resetTimeoutMs,
       errorThresholdPercentage: options.errorThresholdPercentage,
-      volumeThreshold: integer('volumeThreshold', options.volumeThreshold, 5, 0),
+      volumeThreshold: options.volumeThreshold,
       rollingCountTimeout: windowMs,
       rollingCountBuckets: buckets,
       // One shared clock rotates the buckets; the status keeps counts, not every latency.

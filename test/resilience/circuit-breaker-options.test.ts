@@ -22,6 +22,7 @@ describe('resolveOptions', () => {
       windowMs: 10_000,
       buckets: 10,
       errorThresholdPercentage: 50,
+      volumeThreshold: 5,
       latencySamples: 256,
     });
   });
@@ -29,7 +30,7 @@ describe('resolveOptions', () => {
   it('keeps valid values, Infinity as the own timeout and 0 % as the threshold', () => {
     expect(
       resolveOptions({ name: 'jwks', timeoutMs: Infinity, resetTimeoutMs: 500, halfOpenTrials: 3, rollingWindowMs: 2_000, rollingBuckets: 4, errorThresholdPercentage: 0, latencySamples: 8 }),
-    ).toEqual({ name: 'jwks', timeoutMs: Infinity, resetTimeoutMs: 500, halfOpenTrials: 3, windowMs: 2_000, buckets: 4, errorThresholdPercentage: 0, latencySamples: 8 });
+    ).toEqual({ name: 'jwks', timeoutMs: Infinity, resetTimeoutMs: 500, halfOpenTrials: 3, windowMs: 2_000, buckets: 4, errorThresholdPercentage: 0, volumeThreshold: 5, latencySamples: 8 });
   });
 
   it.each([
@@ -56,7 +57,10 @@ describe('resolveOptions', () => {
     expect(fieldOf({ name: 'x', latencySamples: 0, errorThresholdPercentage: -1 })).toBe('errorThresholdPercentage');
   });
 
-  it('leaves volumeThreshold to be validated where opossum is built', () => {
-    expect(() => resolveOptions({ name: 'x', volumeThreshold: -1 })).not.toThrow();
+  it('validates volumeThreshold with the others: an integer >= 0, 5 by default', () => {
+    expect(fieldOf({ name: 'x', volumeThreshold: -1 })).toBe('volumeThreshold');
+    expect(fieldOf({ name: 'x', volumeThreshold: 2.5 })).toBe('volumeThreshold');
+    expect(resolveOptions({ name: 'x' }).volumeThreshold).toBe(5);
+    expect(resolveOptions({ name: 'x', volumeThreshold: 0 }).volumeThreshold).toBe(0);
   });
 });

@@ -322,4 +322,13 @@ describe('createCircuitBreaker — deadline, registry, configuration', () => {
   ])('rejects invalid options %o with ConfigurationError', (options) => {
     expect(() => createCircuitBreaker(async () => 1, options)).toThrow(ConfigurationError);
   });
+
+  it('takes no shared clock for options it rejects (an invalid volumeThreshold used to leak one)', () => {
+    const before = activeSharedClocks();
+    for (const volumeThreshold of [-1, 1.5, Number.NaN]) {
+      expect(() => createCircuitBreaker(async () => 1, { name: 'leak', volumeThreshold, rollingWindowMs: 7_777 })).toThrow(ConfigurationError);
+    }
+    expect(activeSharedClocks()).toBe(before);
+    expect(listCircuitBreakers().map((x) => x.name)).not.toContain('leak');
+  });
 });

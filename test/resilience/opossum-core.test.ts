@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../../src/errors.js';
 import { OpossumCore, type OpossumCoreOptions, type OpossumTransition } from '../../src/resilience/opossum-core.js';
 import { activeSharedClocks } from '../../src/resilience/shared-clock.js';
 
@@ -115,9 +114,5 @@ describe('OpossumCore', () => {
     expect(activeSharedClocks()).toBe(before);
     await vi.advanceTimersByTimeAsync(5_000);
     expect(transitions).toEqual(['open']);
-  });
-
-  it('validates volumeThreshold', () => {
-    expect(() => core({ volumeThreshold: 1.5 })).toThrow(ConfigurationError);
   });
 });
