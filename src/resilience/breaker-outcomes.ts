@@ -85,9 +85,11 @@ export class BreakerOutcomes {
     }
   }
 
-  /** Settles a call that threw `error`, then rethrows it, or lets `fallback` answer when it is a failure. */
-  async failed<T>(error: unknown, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
-    const outcome = this.classify(error);
+  /**
+   * Settles a call that threw `error`, then rethrows it, or lets `fallback` answer when it is a failure.
+   * `outcome` is the caller's {@link BreakerOutcomes.classify} of `error`: `errorFilter` runs once per failed call.
+   */
+  async failed<T>(error: unknown, outcome: Outcome, started: number, fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {
     this.settled(outcome, error, started);
     if (outcome !== 'failure' || fallback === undefined) throw error;
     return this.useFallback(error, fallback);

@@ -266,7 +266,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
       else this.window.success();
     }
-    return this.outcomes.failed(error, started, fallback);
+    return this.outcomes.failed(error, outcome, started, fallback);
   }
 
   private reject<T>(fallback: ((error: unknown) => T | Promise<T>) | undefined): Promise<T> {

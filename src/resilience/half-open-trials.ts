@@ -82,7 +82,7 @@ export class HalfOpenTrials {
         else if (outcome === 'aborted') this.admitted--; // the dependency was not judged: free the slot
         else if (++this.successes >= this.limit) this.opossum.close(); // filtered: the dependency answered
       }
-      return this.outcomes.failed(error, started, fallback);
+      return this.outcomes.failed(error, outcome, started, fallback);
     }
   }
 }

@@ -84,7 +84,7 @@ describe('BreakerOutcomes.failed and rejected', () => {
     const fellBack = vi.fn();
     events.fallback.add(fellBack);
     const down = new Error('down');
-    await expect(outcomes.failed(down, performance.now(), (err) => `fallback for ${(err as Error).message}`)).resolves.toBe('fallback for down');
+    await expect(outcomes.failed(down, outcomes.classify(down), performance.now(), (err) => `fallback for ${(err as Error).message}`)).resolves.toBe('fallback for down');
     expect(outcomes.counts()).toMatchObject({ failures: 1, fallbacks: 1 });
     expect(fellBack).toHaveBeenCalledWith(down);
   });
@@ -94,15 +94,15 @@ describe('BreakerOutcomes.failed and rejected', () => {
     const fallback = vi.fn(() => 'fallback');
     const notFound = new NotFound();
     const aborted = new AbortedError('op');
-    await expect(outcomes.failed(notFound, performance.now(), fallback)).rejects.toBe(notFound);
-    await expect(outcomes.failed(aborted, performance.now(), fallback)).rejects.toBe(aborted);
+    await expect(outcomes.failed(notFound, outcomes.classify(notFound), performance.now(), fallback)).rejects.toBe(notFound);
+    await expect(outcomes.failed(aborted, outcomes.classify(aborted), performance.now(), fallback)).rejects.toBe(aborted);
     expect(fallback).not.toHaveBeenCalled();
     expect(outcomes.counts()).toEqual({ ...zero, filtered: 1, aborted: 1 });
   });
 
   it('a failure without a fallback is rethrown as it is', async () => {
     const { outcomes } = setup();
-    await expect(outcomes.failed(undefined, performance.now(), undefined)).rejects.toBeUndefined();
+    await expect(outcomes.failed(undefined, outcomes.classify(undefined), performance.now(), undefined)).rejects.toBeUndefined();
     expect(outcomes.counts().failures).toBe(1);
   });
 
@@ -120,8 +120,9 @@ describe('BreakerOutcomes.failed and rejected', () => {
   it('a fallback that throws is not counted as having answered', async () => {
     const { outcomes } = setup();
     const fallbackError = new Error('fallback down too');
+    const down = new Error('down');
     await expect(
-      outcomes.failed(new Error('down'), performance.now(), () => {
+      outcomes.failed(down, outcomes.classify(down), performance.now(), () => {
         throw fallbackError;
       }),
     ).rejects.toBe(fallbackError);

@@ -82,6 +82,21 @@ describe('createCircuitBreaker — state machine (fake timers)', () => {
     expect(b.stats()).toMatchObject({ failures: 0, filtered: 20 });
   });
 
+  it('asks errorFilter once per failed call, closed and half-open (a filter may log or count)', async () => {
+    const filter = vi.fn((err: unknown) => err instanceof NotFound);
+    let error: Error = new Error('down');
+    const b = breakerFor(async () => Promise.reject(error), { name: 'filter-once', volumeThreshold: 1, resetTimeoutMs: 1_000, errorFilter: filter });
+    await expect(b.fire()).rejects.toBe(error);
+    expect(b.state).toBe('open');
+    expect(filter).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.state).toBe('half-open');
+    error = new NotFound('no such row');
+    await expect(b.fire()).rejects.toBe(error);
+    expect(filter).toHaveBeenCalledTimes(2);
+    expect(b.state).toBe('closed');
+  });
+
   it('half-open admits exactly the configured number of trials, and closes after that many successes', async () => {
     let healthy = false;
     const gates: Array<ReturnType<typeof deferred<string>>> = [];
