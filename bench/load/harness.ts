@@ -1,5 +1,5 @@
-// What the frameworks load runs share: the bench issuer, signed tokens, the resource they ask
-// for, and the optional pinning of servers and autocannon to separate CPUs.
+// What the load scripts share: the bench issuer, signed tokens, the resource they ask for,
+// medians, and the optional pinning of servers and autocannon to separate CPUs.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
