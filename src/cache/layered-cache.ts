@@ -33,7 +33,7 @@ export function createLayeredCache<V, R = string>(options: LayeredCacheOptions<V
   return new LayeredCacheEngine(options);
 }
 
-const positive = (value: number | undefined, field: string, fallback: number): number => {
+const nonNegative = (value: number | undefined, field: string, fallback: number): number => {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(field, 'must be a finite number >= 0');
   return v;
@@ -66,11 +66,11 @@ class LayeredCacheEngine<V, R> implements LayeredCache<V, R> {
     if (!Array.isArray(options.layers)) throw new ConfigurationError('layers', 'must be an array of cache layers');
     this.layers = options.layers;
     this.l1 = this.layers[0]?.kind === 'local' && typeof this.layers[0].peek === 'function' ? this.layers[0] : undefined;
-    const ttlMs = positive(options.ttlMs, 'ttlMs', NaN);
-    const graceMs = positive(options.graceMs, 'graceMs', 0);
-    this.refreshAheadMs = positive(options.refreshAheadMs, 'refreshAheadMs', 0);
-    const jitter = Math.min(0.5, positive(options.jitter, 'jitter', 0.1));
-    const loaderTimeoutMs = positive(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
+    const ttlMs = nonNegative(options.ttlMs, 'ttlMs', NaN);
+    const graceMs = nonNegative(options.graceMs, 'graceMs', 0);
+    this.refreshAheadMs = nonNegative(options.refreshAheadMs, 'refreshAheadMs', 0);
+    const jitter = Math.min(0.5, nonNegative(options.jitter, 'jitter', 0.1));
+    const loaderTimeoutMs = nonNegative(options.loaderTimeoutMs, 'loaderTimeoutMs', 5_000);
     this.name = options.name ?? 'cache';
     this.coarseFreshMs = COARSE_MARGIN_MS + this.refreshAheadMs;
     this.clock = options.clock ?? createVersionClock();
