@@ -70,7 +70,6 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
       resetTimeoutMs: resolved.resetTimeoutMs,
       errorThresholdPercentage: resolved.errorThresholdPercentage,
       volumeThreshold: resolved.volumeThreshold,
-      errorFilter: (error: unknown) => this.outcomes.classify(error) !== 'failure',
       onTransition: (to) => this.transition(to),
     });
     this.window = this.opossum.counter;
@@ -263,7 +262,7 @@ export class CircuitBreaker<A extends unknown[] = unknown[], R = unknown> implem
     // A result from before the last transition belongs to a window that is gone.
     if (generation === this.generation) {
       if (outcome === 'failure') this.opossum.recordFailure(this.currentState === 'closed');
-      // opossum counts errors its errorFilter excuses (ours: filtered errors, caller aborts) as successes.
+      // As opossum's fire() would with an errorFilter: errors that are not failures (filtered, caller aborts) count as successes.
       else this.window.success();
     }
     return this.outcomes.failed(error, outcome, started, fallback);

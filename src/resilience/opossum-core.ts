@@ -13,7 +13,7 @@ export type OpossumTransition = 'open' | 'half-open' | 'close';
  *
  * @example
  * ```ts
- * const options: OpossumCoreOptions = { name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, errorFilter, onTransition };
+ * const options: OpossumCoreOptions = { name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, onTransition };
  * ```
  */
 export interface OpossumCoreOptions {
@@ -23,8 +23,6 @@ export interface OpossumCoreOptions {
   readonly resetTimeoutMs: number;
   readonly errorThresholdPercentage: number;
   readonly volumeThreshold: number;
-  /** opossum's `errorFilter`: true for errors that must not count as failures. */
-  readonly errorFilter: (error: unknown) => boolean;
   /** Called on opossum's `open`, `halfOpen` and `close` events. */
   readonly onTransition: (to: OpossumTransition) => void;
 }
@@ -38,7 +36,7 @@ export interface OpossumCoreOptions {
  *
  * @example
  * ```ts
- * const core = new OpossumCore({ name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, errorFilter: () => false, onTransition: (to) => log.info(to) });
+ * const core = new OpossumCore({ name: 'redis', windowMs: 10_000, buckets: 10, resetTimeoutMs: 10_000, errorThresholdPercentage: 50, volumeThreshold: 5, onTransition: (to) => log.info(to) });
  * core.counter.fire();
  * core.recordFailure(true);
  * core.dispose();
@@ -75,7 +73,7 @@ export class OpossumCore {
       // One shared clock rotates the buckets; the status keeps counts, not every latency.
       status,
       rotateBucketController: clock.emitter,
-      errorFilter: options.errorFilter,
+      // No errorFilter: opossum reads it only inside fire(), which the breaker never calls.
     });
     this.inner.on('open', () => {
       this.openedAt = performance.now();

@@ -12,7 +12,6 @@ function core(options: Partial<OpossumCoreOptions> = {}): { core: OpossumCore; t
     resetTimeoutMs: 1_000,
     errorThresholdPercentage: 50,
     volumeThreshold: 4,
-    errorFilter: () => false,
     onTransition: (to) => transitions.push(to),
     ...options,
   });
